@@ -1,0 +1,17 @@
+# Sourced by every project script: where the tools, the plugins and the state live.
+# Everything here can be overridden from the environment (e.g. PULUMI_BACKEND_URL for a team backend).
+STAGECRAFT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export STAGECRAFT_ROOT
+export STAGECRAFT_TOOLS="${STAGECRAFT_TOOLS:-$STAGECRAFT_ROOT/.tools}"
+export PATH="$STAGECRAFT_TOOLS/bin:$STAGECRAFT_ROOT/node_modules/.bin:$PATH"
+# Plugins are registered here, not in ~/.pulumi, so the project stays self-contained.
+export PULUMI_HOME="${PULUMI_HOME:-$STAGECRAFT_TOOLS/pulumi-home}"
+# State: the local file backend inside the project (ignored by git) unless a team backend is given.
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$STAGECRAFT_ROOT/.pulumi-state}"
+# Local default passphrase for the stack files' secrets. A real environment sets its own
+# (or its own secrets provider); this one protects only the demo stacks in stacks/.
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-stagecraft-local-passphrase}"
+export PULUMI_SKIP_UPDATE_CHECK=1
+# No network for plugin downloads here: a missing plugin must be an error, not a hang.
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=1
+export GOTOOLCHAIN=local
