@@ -1,0 +1,79 @@
+/**
+ * Kubernetes names, labels and ports: one place, so every tier, the NetworkPolicies and the
+ * reports agree, and a name never depends on the stage (a stage move updates in place).
+ */
+
+/** Ports the workloads listen on. Unprivileged (>1024) where the server runs as non-root. */
+export const PORTS = {
+  nginx: 8080,
+  mysql: 3306,
+  redis: 6379,
+  etcdClient: 2379,
+  etcdPeer: 2380,
+  kongProxy: 8000,
+  kongStatus: 8100,
+  shortUrl: 8080,
+  dns: 53,
+} as const;
+
+/** Fixed Kubernetes object names of the singletons. Services and workers are named from the spec. */
+export const NAMES = {
+  nginx: "nginx",
+  kong: "kong",
+  kongProxy: "kong-proxy",
+  mysql: "mysql",
+  mysqlRead: "mysql-read",
+  mysqlReplica: "mysql-replica",
+  redis: "redis",
+  etcd: "etcd",
+  etcdClient: "etcd-client",
+  push: "push",
+  shortUrl: "shorturl",
+  beat: "celery-beat",
+} as const;
+
+export const workerName = (worker: string) => `celery-${worker}`;
+export const migrateJobName = (service: string) => `${service}-migrate`;
+
+/** What a thing is, for `app.kubernetes.io/component`. */
+export type Role =
+  | "load-balancer"
+  | "gateway"
+  | "web"
+  | "rpc"
+  | "worker"
+  | "scheduler"
+  | "push"
+  | "short-url"
+  | "database"
+  | "cache"
+  | "registry"
+  | "migration";
+
+export type Tier = "edge" | "app" | "data" | "platform";
+
+export const PART_OF = "stagecraft";
+/** Label that carries the tier; NetworkPolicies and reports group by it. */
+export const TIER_LABEL = "stagecraft.dev/tier";
+/** Label that carries a service's layer (app or data) in the call graph. */
+export const LAYER_LABEL = "stagecraft.dev/layer";
+
+/** Selector labels: the immutable part (a StatefulSet's selector can never change). */
+export function selectorLabels(name: string): Record<string, string> {
+  return { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF };
+}
+
+/** The recommended `app.kubernetes.io/*` labels plus Stagecraft's tier. */
+export function labels(name: string, role: Role, tier: Tier, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...selectorLabels(name),
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/component": role,
+    "app.kubernetes.io/managed-by": "pulumi",
+    [TIER_LABEL]: tier,
+    ...extra,
+  };
+}
+
+/** In-cluster DNS name of a Service. */
+export const serviceHost = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;

@@ -1,0 +1,98 @@
+/**
+ * Real servers for conformance tests: start on 127.0.0.1, wait until they listen, stop by PID.
+ * Every server a test starts is stopped in afterAll, even when the test fails.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export interface Server {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  /** What the server printed so far (stdout and stderr), for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A fresh temporary directory for one test's files. */
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-${prefix}-`));
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
+): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** True when a binary is on PATH (or is an absolute path that exists). */
+export function have(bin: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+/** Starts a long-running server and resolves once it accepts TCP connections on `port`. */
+export async function startServer(
+  name: string,
+  cmd: string,
+  args: string[],
+  port: number,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Server> {
+  const proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  let exited = false;
+  proc.on("exit", () => (exited = true));
+  const server: Server = {
+    name,
+    proc,
+    output: () => out,
+    stop: async () => {
+      if (exited || proc.pid === undefined) return;
+      process.kill(proc.pid, "SIGTERM");
+      const deadline = Date.now() + 10_000;
+      while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (!exited) process.kill(proc.pid, "SIGKILL");
+    },
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${name} exited before listening on ${port}:\n${out}`);
+    if (await portOpen(port)) return server;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await server.stop();
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} in time:\n${out}`);
+}
