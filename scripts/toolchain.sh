@@ -20,8 +20,10 @@ need npm "npm"
 npm_version() { node -p "require('./package.json').dependencies['$1']"; }
 PULUMI_VERSION="$(npm_version @pulumi/pulumi)"
 K8S_VERSION="$(npm_version @pulumi/kubernetes)"
-K8S_PSEUDO="$(awk '/pulumi-kubernetes\/provider\/v4 v/ && !/=>/ {print $NF}' scripts/toolchain/k8sprovider/go.mod)"
-LANGHOST_SDK="$(awk '/pulumi\/sdk\/v3 v/ {print $NF; exit}' scripts/toolchain/langhost/go.mod)"
+# gomod_version FILE MODULE: the version a go.mod requires (block or single-line form).
+gomod_version() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' "$1"; }
+K8S_PSEUDO="$(gomod_version scripts/toolchain/k8sprovider/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)"
+LANGHOST_SDK="$(gomod_version scripts/toolchain/langhost/go.mod github.com/pulumi/pulumi/sdk/v3)"
 
 # build NAME WRAPPER_DIR PACKAGE FLAGS...: go build in the wrapper module unless the stamp matches.
 build() {
