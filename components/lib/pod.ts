@@ -28,14 +28,14 @@ export function resources(r: ResourcesSpec): k8s.types.input.core.v1.ResourceReq
 }
 
 /** The container-level baseline. Servers that must write get emptyDirs, never a writable root. */
-export const CONTAINER_SECURITY = {
+export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
   runAsNonRoot: true,
   readOnlyRootFilesystem: true,
   allowPrivilegeEscalation: false,
   privileged: false,
   capabilities: { drop: ["ALL"] },
   seccompProfile: { type: "RuntimeDefault" },
-} as const;
+};
 
 /** Pod-level baseline for a given uid (images differ: nginx 101, redis 999, mysql 999, …). */
 export function podSecurity(uid: number): PodSecurityContext {
