@@ -110,7 +110,10 @@ function zodProblems(stack: string, key: string, schema: z.ZodTypeAny, raw: unkn
         out.push({
           key,
           path,
-          message: got === undefined ? "is required" : `must be a ${issue.expected} (got ${show(got)})`,
+          message:
+            got === undefined
+              ? "is required"
+              : `must be ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected} (got ${show(got)})`,
           fix: set(`<${issue.expected}>`),
         });
         break;

@@ -6,8 +6,11 @@ import { connectionBudget, type StoreBudget } from "./budget";
 import { checkCallGraph } from "./callGraph";
 import { setCommand, type SpecProblem } from "./errors";
 import type { Spec } from "./spec";
+import { migrateJobName, NAMES, workerName } from "../lib/names";
 
 type Path = (string | number)[];
+/** Longest label value / Job name Kubernetes accepts. */
+const MAX_LABEL = 63;
 
 export function checkRules(stack: string, spec: Spec): SpecProblem[] {
   const problems: SpecProblem[] = [];
@@ -57,6 +60,47 @@ export function checkRules(stack: string, spec: Spec): SpecProblem[] {
       `names '${spec.beat.service}', which is not a service of this stage`,
       set(["beat", "service"], spec.services[0].name),
     );
+  else if (spec.beat && byName.get(spec.beat.service)?.kind !== "web")
+    add(
+      ["beat", "service"],
+      `names '${spec.beat.service}', an rpc service: Celery beat runs a Django (web) service's schedule`,
+      set(["beat", "service"], spec.services.find((s) => s.kind === "web")?.name ?? "<a web service>"),
+    );
+
+  // Names derived from spec names (`celery-<worker>`, `<service>-migrate`) become label values and
+  // Job names, which Kubernetes caps at 63 characters; fixed names (mysql, redis, …) are taken.
+  const reserved = new Map<string, string>(Object.values(NAMES).map((n) => [n, "one of Stagecraft's own objects"]));
+  spec.workers.forEach((w) => reserved.set(workerName(w.name), `the Deployment of worker '${w.name}'`));
+  spec.services.forEach((s, i) => {
+    const taken = reserved.get(s.name);
+    if (taken)
+      add(
+        ["services", i, "name"],
+        `'${s.name}' is already the name of ${taken}: Kubernetes objects and NetworkPolicies select by this name`,
+        set(["services", i, "name"], `${s.name}-svc`),
+      );
+    if (s.migrate && migrateJobName(s.name).length > MAX_LABEL)
+      add(
+        ["services", i, "name"],
+        `is too long for its migration Job '${migrateJobName(s.name)}' (${migrateJobName(s.name).length} > ${MAX_LABEL} characters)`,
+        set(["services", i, "name"], s.name.slice(0, MAX_LABEL - migrateJobName("").length).replace(/-+$/, "")),
+      );
+  });
+  const fixed = new Set<string>(Object.values(NAMES));
+  spec.workers.forEach((w, i) => {
+    if (fixed.has(workerName(w.name)))
+      add(
+        ["workers", i, "name"],
+        `'${w.name}' would name its Deployment '${workerName(w.name)}', which Stagecraft already uses`,
+        set(["workers", i, "name"], `${w.name}-2`),
+      );
+    if (workerName(w.name).length > MAX_LABEL)
+      add(
+        ["workers", i, "name"],
+        `is too long for its Deployment '${workerName(w.name)}' (${workerName(w.name).length} > ${MAX_LABEL} characters, a label value's limit)`,
+        set(["workers", i, "name"], w.name.slice(0, MAX_LABEL - workerName("").length).replace(/-+$/, "")),
+      );
+  });
 
   // Per-kind sections.
   spec.services.forEach((s, i) => {
