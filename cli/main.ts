@@ -1,17 +1,22 @@
 /**
  * `stagecraft` commands. Each lives in its own file; this only dispatches.
  *   validate <stack file>...   check stack files without the engine (exit 1 on any problem)
+ *   compare                    the comparison report for teams choosing a stage (see compare.ts)
  */
+import { compareCommand } from "./compare";
 import { validateCommand } from "./validate";
 
 const USAGE = `usage: stagecraft <command> [args]
-  validate <stacks/Pulumi.<stack>.yaml>...   check stack files (no engine); exit 1 on error`;
+  validate <stacks/Pulumi.<stack>.yaml>...   check stack files (no engine); exit 1 on error
+  compare [--out DIR] [--instance TYPE]       the four stages compared: HTML + Markdown report with diagrams, costs, charts`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "validate":
       return validateCommand(rest);
+    case "compare":
+      return compareCommand(rest);
     default:
       console.error(USAGE);
       return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
