@@ -4,17 +4,21 @@
  *   compare                    the comparison report for teams choosing a stage (see compare.ts)
  */
 import { compareCommand } from "./compare";
+import { renderTreeCommand } from "./renderTree";
 import { validateCommand } from "./validate";
 
 const USAGE = `usage: stagecraft <command> [args]
   validate <stacks/Pulumi.<stack>.yaml>...   check stack files (no engine); exit 1 on error
-  compare [--out DIR] [--instance TYPE]       the four stages compared: HTML + Markdown report with diagrams, costs, charts`;
+  compare [--out DIR] [--instance TYPE]       the four stages compared: HTML + Markdown report with diagrams, costs, charts
+  render-tree <raw dir> <out dir>             organise rendered manifests as <tier>/<kind>-<name>.yaml`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "validate":
       return validateCommand(rest);
+    case "render-tree":
+      return renderTreeCommand(rest);
     case "compare":
       return compareCommand(rest);
     default:

@@ -77,3 +77,17 @@ export function labels(name: string, role: Role, tier: Tier, extra: Record<strin
 
 /** In-cluster DNS name of a Service. */
 export const serviceHost = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;
+
+/** Secrets, by name: what a pod references with secretKeyRef (key `password`). */
+export const SECRETS = {
+  mysqlAdmin: "mysql-admin",
+  redis: "redis-credentials",
+  etcdRoot: "etcd-root",
+  kong: "kong-secrets",
+} as const;
+/** Each MySQL user's password lives in its own Secret, readable only by the pods that use it. */
+export const mysqlUserSecret = (user: string) => `mysql-user-${user.replace(/_/g, "-")}`;
+/** Each RPC service's etcd password (where etcd auth is on). */
+export const etcdUserSecret = (service: string) => `etcd-user-${service}`;
+/** The key every Stagecraft Secret stores its password under. */
+export const PASSWORD_KEY = "password";

@@ -271,6 +271,8 @@ export const Etcd = z
     }),
     /** Turn on etcd auth: each RPC service may write only its own registry prefix. */
     auth: z.boolean().default(true),
+    /** An image with a shell and etcdctl, for the Job that applies users and roles (etcd's own image is distroless). */
+    toolsImage: image.default("docker.io/bitnami/etcd:3.5.17"),
   })
   .strict();
 

@@ -1,0 +1,63 @@
+/**
+ * The Celery beat scheduler. It must never run twice (every job would fire twice), not even during
+ * a rollout or a node failure: a one-replica StatefulSet gives that, since the controller never
+ * starts a pod's replacement until the old pod is confirmed gone, unlike a Deployment.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { NAMES } from "../lib/names";
+import { container, scratch } from "../lib/pod";
+import type { BeatSpec, ServiceSpec } from "../stage/spec";
+import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
+import { celeryBeatArgs } from "./celeryCommand";
+import { CELERY_APP } from "./CeleryWorker";
+import { serviceChart } from "./serviceChart";
+import { serviceValues } from "./serviceValues";
+
+const SCHEDULE_DIR = "/var/run/celery";
+
+export interface CeleryBeatArgs {
+  readonly beat: BeatSpec;
+  readonly service: ServiceSpec;
+  readonly namespace: string;
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class CeleryBeat extends pulumi.ComponentResource {
+  readonly statefulSetName: string;
+
+  constructor(name: string, args: CeleryBeatArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stagecraft:app:CeleryBeat", name, {}, opts);
+    const s = args.service;
+    const tmp = scratch("tmp", "/tmp");
+    const schedule = scratch("schedule", SCHEDULE_DIR);
+    const config = configMount(s.name);
+    const scheduleFile = `${SCHEDULE_DIR}/celerybeat-schedule`;
+    // Beat rewrites its schedule file as it ticks; a stale file means a wedged scheduler.
+    const fresh = (minutes: number) => ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*' -mmin -${minutes})"`];
+    const values = serviceValues({
+      name: NAMES.beat,
+      role: "scheduler",
+      kind: "StatefulSet",
+      replicas: 1,
+      uid: APP_UID,
+      containers: [
+        container({
+          name: "beat",
+          image: s.image,
+          resources: args.beat.resources,
+          command: ["celery"],
+          args: celeryBeatArgs(CELERY_APP, scheduleFile),
+          env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
+          volumeMounts: [tmp.mount, schedule.mount, config.mount],
+          readinessProbe: { exec: { command: fresh(2) }, initialDelaySeconds: 10, periodSeconds: 30 },
+          livenessProbe: { exec: { command: fresh(10) }, initialDelaySeconds: 120, periodSeconds: 60, failureThreshold: 3 },
+        }),
+      ],
+      volumes: [tmp.volume, schedule.volume, config.volume],
+      terminationGracePeriodSeconds: 30,
+    });
+    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: args.dependsOn });
+    this.statefulSetName = NAMES.beat;
+    this.registerOutputs({ statefulSetName: this.statefulSetName });
+  }
+}

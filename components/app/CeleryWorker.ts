@@ -1,0 +1,63 @@
+/**
+ * Celery workers for one queue: a Deployment running the service's code with the gevent pool
+ * (`-P gevent -c N`), from the project's chart. One component per queue, so queues scale apart.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { workerName } from "../lib/names";
+import { container, scratch } from "../lib/pod";
+import type { ServiceSpec, WorkerSpec } from "../stage/spec";
+import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
+import { celeryWorkerArgs } from "./celeryCommand";
+import { serviceChart } from "./serviceChart";
+import { serviceValues } from "./serviceValues";
+
+/** The image contract: the Celery app's import path. */
+export const CELERY_APP = "app.celery";
+
+export interface CeleryWorkerArgs {
+  readonly worker: WorkerSpec;
+  /** The service whose code, settings and credentials the worker uses. */
+  readonly service: ServiceSpec;
+  readonly namespace: string;
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class CeleryWorker extends pulumi.ComponentResource {
+  readonly deploymentName: string;
+
+  constructor(name: string, args: CeleryWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stagecraft:app:CeleryWorker", name, {}, opts);
+    const { worker: w, service: s } = args;
+    const k8sName = workerName(w.name);
+    const tmp = scratch("tmp", "/tmp", "256Mi");
+    // The worker reads its service's settings.json from the service's own ConfigMap.
+    const config = configMount(s.name);
+    const ping = ["sh", "-c", `celery -A ${CELERY_APP} inspect ping --destination "celery@$HOSTNAME" --timeout 10`];
+    const values = serviceValues({
+      name: k8sName,
+      role: "worker",
+      replicas: w.replicas,
+      uid: APP_UID,
+      containers: [
+        container({
+          name: "worker",
+          image: s.image,
+          resources: w.resources,
+          command: ["celery"],
+          args: celeryWorkerArgs(w, CELERY_APP),
+          env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
+          volumeMounts: [tmp.mount, config.mount],
+          // No port: the broker is the interface. The worker must answer a ping over it.
+          readinessProbe: { exec: { command: ping }, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 3 },
+          livenessProbe: { exec: { command: ping }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 20, failureThreshold: 5 },
+        }),
+      ],
+      volumes: [tmp.volume, config.volume],
+      // Warm shutdown: let running tasks finish before the pod goes.
+      terminationGracePeriodSeconds: 120,
+    });
+    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: args.dependsOn });
+    this.deploymentName = k8sName;
+    this.registerOutputs({ deploymentName: this.deploymentName });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The settings a service's code receives (mounted as settings.json): where its database, cache,
+ * callees and push endpoint are, and its pool sizes. Secrets are never in here, only the names
+ * of the environment variables that carry them. Pure.
+ */
+import { NAMES, PORTS, serviceHost } from "../lib/names";
+import type { ServiceSpec, Spec } from "../stage/spec";
+
+/** Environment variables the pods get from Secrets. */
+export const ENV = {
+  dbPassword: "DATABASE_PASSWORD",
+  redisPassword: "REDIS_PASSWORD",
+  etcdPassword: "ETCD_PASSWORD",
+} as const;
+
+/** Port of nginx's cluster-internal server (the nchan publisher lives there, never on the public one). */
+export const NGINX_INTERNAL_PORT = 8081;
+/** Service exposing nginx's internal server inside the cluster only. */
+export const NGINX_INTERNAL_SERVICE = "nginx-internal";
+
+export interface AppSettings {
+  readonly service: string;
+  readonly layer: "app" | "data";
+  readonly database?: {
+    readonly host: string;
+    /** Read Service (replicas) when the service may read from them; the primary otherwise. */
+    readonly readHost: string;
+    readonly port: number;
+    readonly name: string;
+    readonly user: string;
+    readonly pool: number;
+    readonly passwordEnv: string;
+  };
+  readonly cache?: {
+    readonly host: string;
+    readonly port: number;
+    readonly db: number;
+    readonly prefix: string;
+    readonly pool: number;
+    readonly passwordEnv: string;
+  };
+  readonly celery?: { readonly brokerDb: number; readonly queues: readonly string[] };
+  /** Callees: HTTP ones by URL; RPC ones are found in the registry (rpc.json). */
+  readonly calls: Readonly<Record<string, { readonly protocol: "http" | "rpc"; readonly url?: string }>>;
+  readonly push?: { readonly kind: "nchan" | "tormq"; readonly publishUrl: string };
+}
+
+/** Celery's broker lives in its own Redis DB so flushing a cache never drops queued jobs. */
+export const CELERY_BROKER_DB = 15;
+
+export function appSettings(service: ServiceSpec, spec: Spec, namespace: string): AppSettings {
+  const host = (n: string) => serviceHost(n, namespace);
+  const byName = new Map(spec.services.map((s) => [s.name, s]));
+  const queues = spec.workers.filter((w) => w.service === service.name).map((w) => w.queue);
+  const calls: Record<string, { protocol: "http" | "rpc"; url?: string }> = {};
+  for (const to of [...service.calls].sort()) {
+    const callee = byName.get(to);
+    if (!callee) continue;
+    calls[to] = callee.kind === "web" ? { protocol: "http", url: `http://${host(to)}:${callee.port}` } : { protocol: "rpc" };
+  }
+  const push = spec.push;
+  return {
+    service: service.name,
+    layer: service.layer,
+    database: service.mysql && {
+      host: host(NAMES.mysql),
+      readHost: host(service.mysql.readReplicas && spec.data.mysql.readReplicas > 0 ? NAMES.mysqlRead : NAMES.mysql),
+      port: PORTS.mysql,
+      name: service.mysql.schema,
+      user: service.mysql.user,
+      pool: service.mysql.pool,
+      passwordEnv: ENV.dbPassword,
+    },
+    cache: service.redis && {
+      host: host(NAMES.redis),
+      port: PORTS.redis,
+      db: service.redis.db,
+      prefix: service.redis.prefix,
+      pool: service.redis.pool,
+      passwordEnv: ENV.redisPassword,
+    },
+    celery: queues.length > 0 || spec.beat?.service === service.name ? { brokerDb: CELERY_BROKER_DB, queues } : undefined,
+    calls,
+    push:
+      push?.kind === "nchan"
+        ? { kind: "nchan", publishUrl: `http://${host(NGINX_INTERNAL_SERVICE)}:${NGINX_INTERNAL_PORT}${push.publisherPath}` }
+        : push?.kind === "tormq"
+          ? { kind: "tormq", publishUrl: `tcp://${host(NAMES.push)}:${push.zmqPort}` }
+          : undefined,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * What every data-bearing StatefulSet shares. Its immutable fields (selector, serviceName,
+ * volumeClaimTemplates, podManagementPolicy) come only from here and only from stable inputs, so a
+ * stage move can never force the provider to replace a database.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { selectorLabels } from "../lib/names";
+
+/** Options for data-bearing objects: protected from `pulumi destroy` and kept if dropped from the program. */
+export function dataOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
+  return { parent, protect: true, retainOnDelete: true };
+}
+
+export function statefulSetBasics(
+  name: string,
+  serviceName: string,
+  storage: string,
+  podManagementPolicy: "OrderedReady" | "Parallel" = "OrderedReady",
+): Pick<
+  k8s.types.input.apps.v1.StatefulSetSpec,
+  "selector" | "serviceName" | "podManagementPolicy" | "volumeClaimTemplates" | "persistentVolumeClaimRetentionPolicy"
+> {
+  return {
+    selector: { matchLabels: selectorLabels(name) },
+    serviceName,
+    podManagementPolicy,
+    volumeClaimTemplates: [
+      {
+        metadata: { name: "data", labels: selectorLabels(name) },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+      },
+    ],
+    // The volumes outlive the StatefulSet: deleting or scaling it never deletes data.
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+  };
+}

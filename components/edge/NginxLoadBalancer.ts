@@ -1,0 +1,98 @@
+/**
+ * Nginx load-balancing the web services (2+ replicas behind a LoadBalancer Service). Its nginx.conf
+ * is a pure function of the spec (nginxConf.ts). With nchan push, the publisher location lives on a
+ * second, cluster-internal server exposed only by a ClusterIP Service (nginx-internal); the public
+ * load balancer never reaches it.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NGINX_INTERNAL_PORT, NGINX_INTERNAL_SERVICE } from "../app/appSettings";
+import { labels, NAMES, PORTS, selectorLabels } from "../lib/names";
+import { container, contentHash, probes, scratch } from "../lib/pod";
+import type { NginxSpec } from "../stage/spec";
+import { edgeWorkload } from "./edgeWorkload";
+import { nginxConf, type NginxConfInput } from "./nginxConf";
+
+/** Debian-built nginx runs its unprivileged master as www-data's uid in Stagecraft's image. */
+const NGINX_UID = 101;
+/** Where the nginx image keeps the nchan module (a Debian nginx build with libnginx-mod-nchan). */
+export const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+
+export interface NginxLoadBalancerArgs {
+  readonly nginx: NginxSpec;
+  readonly namespace: string;
+  /** Everything nginx.conf needs besides the spec: upstreams, push, short URL. */
+  readonly conf: Omit<NginxConfInput, "nginx" | "listenPort" | "internalPort" | "modules">;
+  readonly loadBalancerAnnotations: Record<string, string>;
+}
+
+export class NginxLoadBalancer extends pulumi.ComponentResource {
+  readonly serviceName: string;
+
+  constructor(name: string, args: NginxLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stagecraft:edge:NginxLoadBalancer", name, {}, opts);
+    const n = args.nginx;
+    const nchan = args.conf.push?.kind === "nchan";
+    const conf = nginxConf({
+      ...args.conf,
+      nginx: n,
+      listenPort: PORTS.nginx,
+      internalPort: NGINX_INTERNAL_PORT,
+      modules: nchan ? [NCHAN_MODULE] : [],
+    });
+    const lbl = labels(NAMES.nginx, "load-balancer", "edge");
+    const config = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: { name: `${NAMES.nginx}-config`, namespace: args.namespace, labels: lbl }, data: { "nginx.conf": conf } },
+      { parent: this },
+    );
+    const tmp = scratch("tmp", "/tmp", "256Mi");
+    const ports = [
+      { name: "http", containerPort: PORTS.nginx },
+      ...(nchan ? [{ name: "internal", containerPort: NGINX_INTERNAL_PORT }] : []),
+    ];
+    edgeWorkload(
+      name,
+      {
+        name: NAMES.nginx,
+        role: "load-balancer",
+        namespace: args.namespace,
+        replicas: n.replicas,
+        uid: NGINX_UID,
+        podAnnotations: { "stagecraft.dev/config-hash": contentHash(conf) },
+        containers: [
+          container({
+            name: "nginx",
+            image: n.image,
+            resources: n.resources,
+            command: ["nginx", "-c", "/etc/nginx/stagecraft/nginx.conf", "-g", "daemon off;"],
+            ports,
+            volumeMounts: [tmp.mount, { name: "config", mountPath: "/etc/nginx/stagecraft", readOnly: true }],
+            // Readiness: nginx serves /healthz. Liveness: the port accepts connections.
+            ...probes({ httpGet: { path: "/healthz", port: "http" } }, { tcpSocket: { port: "http" } }),
+          }),
+        ],
+        volumes: [tmp.volume, { name: "config", configMap: { name: `${NAMES.nginx}-config` } }],
+        loadBalancer: {
+          name: NAMES.nginx,
+          ports: [{ name: "http", port: 80, targetPort: "http" }],
+          annotations: args.loadBalancerAnnotations,
+        },
+        dependsOn: [config],
+      },
+      this,
+    );
+    if (nchan) {
+      new k8s.core.v1.Service(
+        `${name}-internal`,
+        {
+          metadata: { name: NGINX_INTERNAL_SERVICE, namespace: args.namespace, labels: lbl },
+          spec: { selector: selectorLabels(NAMES.nginx), ports: [{ name: "internal", port: NGINX_INTERNAL_PORT, targetPort: "internal" }] },
+        },
+        { parent: this },
+      );
+    }
+    this.serviceName = NAMES.nginx;
+    this.registerOutputs({ serviceName: this.serviceName });
+  }
+}

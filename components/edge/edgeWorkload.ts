@@ -1,0 +1,80 @@
+/**
+ * The pieces every edge Deployment (Nginx, Kong) has: ServiceAccount, Deployment spread over nodes
+ * with a zero-downtime rollout, PodDisruptionBudget and a LoadBalancer Service with the target's
+ * annotations (AWS NLB on EKS, none locally). Creates objects under a parent component.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { labels, selectorLabels, type Role } from "../lib/names";
+import { podSecurity, spread } from "../lib/pod";
+
+export interface EdgeWorkloadArgs {
+  /** Kubernetes name of the Deployment, its ServiceAccount and PDB. */
+  readonly name: string;
+  readonly role: Role;
+  readonly namespace: string;
+  readonly replicas: number;
+  readonly uid: number;
+  readonly containers: k8s.types.input.core.v1.Container[];
+  readonly volumes: k8s.types.input.core.v1.Volume[];
+  /** Pod-template annotations (config hashes), so a config change rolls the pods. */
+  readonly podAnnotations: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The public Service: name, ports and the target's load-balancer annotations. */
+  readonly loadBalancer: { name: string; ports: k8s.types.input.core.v1.ServicePort[]; annotations: Record<string, string> };
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Creates the edge objects with `prefix`-derived Pulumi names under `parent`. */
+export function edgeWorkload(prefix: string, a: EdgeWorkloadArgs, parent: pulumi.Resource): k8s.apps.v1.Deployment {
+  const lbl = labels(a.name, a.role, "edge");
+  const selector = selectorLabels(a.name);
+  const meta = (name: string) => ({ name, namespace: a.namespace, labels: lbl });
+  new k8s.core.v1.ServiceAccount(`${prefix}-sa`, { metadata: meta(a.name), automountServiceAccountToken: false }, { parent });
+  const deployment = new k8s.apps.v1.Deployment(
+    `${prefix}-deployment`,
+    {
+      metadata: meta(a.name),
+      spec: {
+        replicas: a.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: selector },
+        // Surge first, never drop below the desired count: the edge never has a gap.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels: lbl, annotations: a.podAnnotations },
+          spec: {
+            serviceAccountName: a.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: podSecurity(a.uid),
+            topologySpreadConstraints: spread(selector),
+            terminationGracePeriodSeconds: 60,
+            containers: a.containers,
+            volumes: a.volumes,
+          },
+        },
+      },
+    },
+    { parent, dependsOn: a.dependsOn },
+  );
+  new k8s.policy.v1.PodDisruptionBudget(
+    `${prefix}-pdb`,
+    { metadata: meta(a.name), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+    { parent },
+  );
+  new k8s.core.v1.Service(
+    `${prefix}-lb`,
+    {
+      metadata: { ...meta(a.loadBalancer.name), annotations: a.loadBalancer.annotations },
+      spec: {
+        type: "LoadBalancer",
+        // Keep the client's address (rate limits, logs) and skip a second hop between nodes.
+        externalTrafficPolicy: "Local",
+        selector,
+        ports: a.loadBalancer.ports,
+      },
+    },
+    { parent, dependsOn: [deployment] },
+  );
+  return deployment;
+}

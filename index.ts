@@ -1,0 +1,62 @@
+/**
+ * Stagecraft's program: read and validate the stack's config, pick the Kubernetes target, build the
+ * stage. Validation runs before any resource is registered, so bad input never touches a cluster.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { dataPlacement } from "./components/platform/eksDefaults";
+import { targetProvider } from "./components/platform/provider";
+import { redactSecrets } from "./components/platform/redact";
+import { SpecError } from "./components/stage/errors";
+import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, validateStack, type SecretState } from "./components/stage/load";
+import { Stage } from "./components/stage/Stage";
+
+const config = new pulumi.Config(CONFIG_NS);
+const stack = pulumi.getStack();
+
+// The SDK knows which config keys are secrets but keeps that helper internal; it is the only way
+// to tell plaintext from secret config, so it is read through a narrow typed view.
+const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
+
+function load() {
+  const spec = config.getObject<unknown>("spec");
+  const secrets: Record<string, SecretState> = {};
+  for (const k of [...REQUIRED_SECRETS, ...referencedSecrets(spec)]) {
+    secrets[k] = config.get(k) === undefined ? "missing" : isSecret(`${CONFIG_NS}:${k}`) ? "secret" : "plaintext";
+  }
+  try {
+    return validateStack(stack, { spec, target: config.getObject<unknown>("target"), secrets });
+  } catch (e) {
+    // RunError prints the message alone: the problems, their paths and fixes, without a stack trace.
+    if (e instanceof SpecError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+const { spec, target } = load();
+
+if (target.kind === "render") pulumi.runtime.registerResourceTransform(redactSecrets);
+if (target.kind === "eks") throw new pulumi.RunError(`stack ${stack}: target.kind 'eks' is not wired yet`);
+const provider = targetProvider(target, __dirname, stack);
+
+const placement = dataPlacement(target);
+const credentials = Object.fromEntries(referencedSecrets(spec).map((k) => [k, config.requireSecret(k)]));
+const stage = new Stage(
+  "stagecraft",
+  {
+    spec,
+    namespace: target.namespace,
+    secretSeed: config.requireSecret("secretSeed"),
+    credentials,
+    loadBalancerAnnotations: target.loadBalancerAnnotations,
+    dataPlacement: {
+      nodeSelector: placement.nodeSelector && { ...placement.nodeSelector },
+      tolerations: placement.tolerations.map((t) => ({ ...t })),
+    },
+  },
+  { providers: [provider] },
+);
+
+export const stageName: string = stage.stage;
+export const namespace: string = stage.namespace;
+export const entryPoints: string[] = stage.entryPoints;
+export const connectionUse: { mysql: string; redis: string } = stage.connectionUse;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs one stage's stack with the real Pulumi engine.
+#   npm run stage -- <stack> [up|preview|destroy|render] [extra pulumi args]
+# A stack whose target is `render` (the four stage stacks by default) renders its manifests:
+# a fresh private state each time, raw provider output organised into rendered/<stack>/<tier>/.
+# Any other target runs against its cluster with the project's backend ($PULUMI_BACKEND_URL).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$STAGECRAFT_ROOT"
+
+stack="${1:?usage: npm run stage -- <stack> [up|preview|destroy|render] [pulumi args]}"
+action="${2:-up}"
+shift $(($# >= 2 ? 2 : 1))
+file="stacks/Pulumi.$stack.yaml"
+[[ -f "$file" ]] || { echo "no stack file $file (stacks: $(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$/\1/p' | tr '\n' ' '))" >&2; exit 2; }
+
+bash scripts/toolchain.sh
+# Fail fast, before the engine, with the same messages a preview would give.
+node cli/bin.js validate "$file"
+
+kind="$(node -e 'const y=require("yaml");const c=y.parse(require("fs").readFileSync(process.argv[1],"utf8")).config||{};console.log((c["stagecraft:target"]||{}).kind||"")' "$file")"
+if [[ "$kind" == "render" && "$action" == "up" ]]; then action=render; fi
+
+if [[ "$action" == "render" ]]; then
+  [[ "$kind" == "render" ]] || { echo "stack $stack: target.kind is '$kind'; render needs 'render'" >&2; exit 2; }
+  # Render state is disposable: start empty so every object is written, and nothing stale remains.
+  work="$STAGECRAFT_ROOT/.pulumi-state/render/$stack"
+  rm -rf "$work" && mkdir -p "$work/backend"
+  export PULUMI_BACKEND_URL="file://$work/backend"
+  pulumi stack select --create "$stack" --non-interactive >/dev/null
+  pulumi up --yes --non-interactive --skip-preview --stack "$stack" "$@"
+  node cli/bin.js render-tree "$work/raw" "rendered/$stack"
+  exit 0
+fi
+
+pulumi stack select --create "$stack" --non-interactive >/dev/null
+case "$action" in
+  up) pulumi up --yes --non-interactive --stack "$stack" "$@" ;;
+  preview) pulumi preview --non-interactive --stack "$stack" "$@" ;;
+  destroy) pulumi destroy --yes --non-interactive --stack "$stack" "$@" ;;
+  *) echo "unknown action $action (up|preview|destroy|render)" >&2; exit 2 ;;
+esac
