@@ -3,7 +3,7 @@
 # Each test starts its own server on 127.0.0.1 and stops it by its PID.
 set -euo pipefail
 PKGS=(nginx libnginx-mod-nchan libnginx-mod-http-lua mariadb-server redis-server redis-sentinel
-  lua-nginx-redis etcd-server etcd-client deck uwsgi uwsgi-plugin-python3 python3-django python3-celery python3-gevent graphviz)
+  lua-nginx-redis etcd-server etcd-client deck uwsgi uwsgi-plugin-python3 python3-django python3-celery python3-gevent graphviz chromium)
 # uwsgi's gevent plugin, where Debian ships it.
 if apt-cache show uwsgi-plugin-gevent-python3 >/dev/null 2>&1; then PKGS+=(uwsgi-plugin-gevent-python3); fi
 missing=()
