@@ -1,0 +1,397 @@
+/**
+ * The security and reliability baseline, checked on rendered manifests (what the cluster would
+ * receive), not on component inputs: a workload that skips the shared building blocks is caught too.
+ *
+ * kube-linter would cover part of this, but it cannot be fetched here (its Go module host is
+ * blocked by the proxy), and several rules are Stagecraft's own (PDB that allows a disruption,
+ * per-workload ServiceAccount, PVC retention), so the check is a pure function in the test suite.
+ */
+
+export interface ObjectMeta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** Any Kubernetes object as parsed from YAML. */
+export interface K8sObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: ObjectMeta;
+  readonly [field: string]: unknown;
+}
+
+export type BaselineRule =
+  | "resources"
+  | "probes"
+  | "security-context"
+  | "image-tag"
+  | "pdb"
+  | "spread"
+  | "service-account"
+  | "labels"
+  | "secret-env"
+  | "statefulset-storage";
+
+export interface Violation {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  /** The container at fault, when one is. */
+  readonly container?: string;
+  readonly rule: BaselineRule;
+  readonly message: string;
+}
+
+export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"] as const;
+export const RECOMMENDED_LABELS = [
+  "app.kubernetes.io/name",
+  "app.kubernetes.io/instance",
+  "app.kubernetes.io/component",
+  "app.kubernetes.io/part-of",
+  "app.kubernetes.io/managed-by",
+] as const;
+/** A ServiceAccount annotated so may have its token mounted (a workload that talks to the API server). */
+export const TOKEN_ANNOTATION = "stagecraft.dev/needs-api-token";
+const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
+
+export function formatViolation(v: Violation): string {
+  const where = `${v.kind} ${v.namespace ? `${v.namespace}/` : ""}${v.name}${v.container ? ` container ${v.container}` : ""}`;
+  return `${where}: [${v.rule}] ${v.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parts of the API the rules read. Everything is optional: the input is whatever was rendered.
+
+type IntOrString = number | string;
+
+interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
+}
+
+interface Probe {
+  readonly httpGet?: { port?: IntOrString };
+  readonly tcpSocket?: { port?: IntOrString };
+  readonly grpc?: { port?: number };
+  readonly exec?: unknown;
+}
+
+interface SecurityContext {
+  readonly runAsNonRoot?: boolean;
+  readonly runAsUser?: number;
+  readonly readOnlyRootFilesystem?: boolean;
+  readonly allowPrivilegeEscalation?: boolean;
+  readonly privileged?: boolean;
+  readonly capabilities?: { drop?: readonly string[]; add?: readonly string[] };
+  readonly seccompProfile?: { type?: string };
+}
+
+interface Container {
+  readonly name?: string;
+  readonly image?: string;
+  readonly restartPolicy?: string;
+  readonly ports?: readonly { containerPort?: number; name?: string }[];
+  readonly env?: readonly { name?: string; value?: unknown; valueFrom?: unknown }[];
+  readonly resources?: { requests?: Readonly<Record<string, unknown>>; limits?: Readonly<Record<string, unknown>> };
+  readonly readinessProbe?: Probe;
+  readonly livenessProbe?: Probe;
+  readonly securityContext?: SecurityContext;
+}
+
+interface PodSpec {
+  readonly containers?: readonly Container[];
+  readonly initContainers?: readonly Container[];
+  readonly securityContext?: SecurityContext;
+  readonly serviceAccountName?: string;
+  readonly serviceAccount?: string;
+  readonly automountServiceAccountToken?: boolean;
+  readonly hostNetwork?: boolean;
+  readonly hostPID?: boolean;
+  readonly hostIPC?: boolean;
+  readonly topologySpreadConstraints?: readonly { topologyKey?: string; labelSelector?: LabelSelector }[];
+  readonly affinity?: {
+    podAntiAffinity?: {
+      requiredDuringSchedulingIgnoredDuringExecution?: readonly { labelSelector?: LabelSelector }[];
+      preferredDuringSchedulingIgnoredDuringExecution?: readonly { podAffinityTerm?: { labelSelector?: LabelSelector } }[];
+    };
+  };
+}
+
+interface PodTemplate {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: PodSpec;
+}
+
+interface WorkloadSpec {
+  readonly replicas?: number;
+  readonly template?: PodTemplate;
+  readonly jobTemplate?: { spec?: { template?: PodTemplate } };
+  readonly volumeClaimTemplates?: readonly unknown[];
+  readonly persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string; whenScaled?: string };
+}
+
+interface PdbSpec {
+  readonly selector?: LabelSelector;
+  readonly minAvailable?: IntOrString;
+  readonly maxUnavailable?: IntOrString;
+}
+
+interface HpaSpec {
+  readonly scaleTargetRef?: { kind?: string; name?: string };
+  readonly minReplicas?: number;
+}
+
+// Narrowing unknown YAML into the shapes above: the rules then treat a missing field as missing.
+const specOf = <T>(o: K8sObject): T => (typeof o.spec === "object" && o.spec !== null ? o.spec : {}) as T;
+const nameOf = (o: K8sObject) => o.metadata?.name ?? "<unnamed>";
+const nsOf = (o: K8sObject) => o.metadata?.namespace ?? "";
+const sameObject = (a: K8sObject, kind: string, name: string, ns: string) => a.kind === kind && nameOf(a) === name && nsOf(a) === ns;
+
+function selects(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+  if (selector === undefined) return false; // a null selector selects nothing
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    switch (e.operator) {
+      case "In":
+        return has && (e.values ?? []).includes(labels[e.key]);
+      case "NotIn":
+        return !has || !(e.values ?? []).includes(labels[e.key]);
+      case "Exists":
+        return has;
+      case "DoesNotExist":
+        return !has;
+      default:
+        return false;
+    }
+  });
+  return byLabels && byExpressions;
+}
+
+/** JSON with sorted keys, so two probes compare by content. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null)
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/** A pinned tag or a digest: `repo:1.2.3` or `repo@sha256:…`; never `latest`, never none. */
+function imageProblem(image: string | undefined): string | undefined {
+  if (!image) return "has no image";
+  if (/@sha256:[a-f0-9]{64}$/.test(image)) return undefined;
+  const lastPart = image.split("/").pop() ?? image; // a registry port (host:5000/repo) is not a tag
+  const tag = lastPart.includes(":") ? lastPart.split(":").pop() : undefined;
+  if (tag === undefined) return `uses image '${image}' without a tag: pin a version`;
+  if (tag === "latest") return `uses image '${image}': 'latest' is not a pinned version`;
+  return undefined;
+}
+
+/** A name that looks like it holds a secret; names of files, paths and references to secrets are fine. */
+function looksSecret(name: string): boolean {
+  const parts = name.toUpperCase().split(/[_\-.]/);
+  if (["FILE", "PATH", "DIR", "NAME", "REF"].includes(parts[parts.length - 1])) return false;
+  return parts.some((p) => /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL/.test(p)) || /KEY$/.test(parts[parts.length - 1]);
+}
+
+/** The disruptions a PDB allows for `replicas` healthy pods (the disruption controller rounds percentages up). */
+function allowedDisruptions(pdb: PdbSpec, replicas: number): number | string {
+  const scaled = (v: IntOrString) => {
+    if (typeof v === "number") return v;
+    const m = /^(\d+)%$/.exec(v);
+    return m ? Math.ceil((Number(m[1]) * replicas) / 100) : /^\d+$/.test(v) ? Number(v) : NaN;
+  };
+  if (pdb.minAvailable !== undefined && pdb.maxUnavailable !== undefined) return "sets both minAvailable and maxUnavailable";
+  if (pdb.maxUnavailable !== undefined) return scaled(pdb.maxUnavailable);
+  if (pdb.minAvailable !== undefined) return replicas - scaled(pdb.minAvailable);
+  return "sets neither minAvailable nor maxUnavailable";
+}
+
+function probePort(p: Probe): IntOrString | undefined {
+  return p.httpGet?.port ?? p.tcpSocket?.port ?? p.grpc?.port;
+}
+
+function declaresPort(c: Container, port: IntOrString): boolean {
+  const ports = c.ports ?? [];
+  if (typeof port === "number" || /^\d+$/.test(port)) return ports.some((p) => p.containerPort === Number(port));
+  return ports.some((p) => p.name === port);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function baselineViolations(manifests: readonly K8sObject[]): Violation[] {
+  const out: Violation[] = [];
+  const workloads = manifests.filter((m) => (WORKLOAD_KINDS as readonly (string | undefined)[]).includes(m.kind));
+  const pdbs = manifests.filter((m) => m.kind === "PodDisruptionBudget");
+  const hpas = manifests.filter((m) => m.kind === "HorizontalPodAutoscaler");
+
+  // Which workloads use which ServiceAccount, to find shared ones.
+  const saUsers = new Map<string, string[]>();
+  const saOf = (pod: PodSpec) => pod.serviceAccountName ?? pod.serviceAccount ?? "default";
+  const templateOf = (w: K8sObject): PodTemplate | undefined => {
+    const spec = specOf<WorkloadSpec>(w);
+    return w.kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
+  };
+  for (const w of workloads) {
+    const key = `${nsOf(w)}/${saOf(templateOf(w)?.spec ?? {})}`;
+    saUsers.set(key, [...(saUsers.get(key) ?? []), `${w.kind} ${nameOf(w)}`]);
+  }
+
+  for (const w of workloads) {
+    const kind = w.kind ?? "";
+    const name = nameOf(w);
+    const ns = nsOf(w);
+    const add = (rule: BaselineRule, message: string, container?: string) =>
+      out.push({ kind, name, ...(ns ? { namespace: ns } : {}), ...(container ? { container } : {}), rule, message });
+
+    const tpl = templateOf(w);
+    const pod = tpl?.spec;
+    if (!tpl || !pod) {
+      add("resources", "has no pod template");
+      continue;
+    }
+    const podLabels = tpl.metadata?.labels ?? {};
+
+    // Labels: on the workload (for kubectl and reports) and on its pods (for selectors and policies).
+    for (const [where, labels] of [
+      ["metadata", w.metadata?.labels ?? {}],
+      ["pod template", podLabels],
+    ] as const) {
+      const missing = RECOMMENDED_LABELS.filter((l) => !labels[l]);
+      if (missing.length > 0) add("labels", `${where} lacks the recommended label(s) ${missing.join(", ")}`);
+    }
+
+    // Containers: init containers too; native sidecars (init with restartPolicy Always) run as long as the pod.
+    const batch = kind === "Job" || kind === "CronJob";
+    const containers = [
+      ...(pod.initContainers ?? []).map((c) => ({ c, longRunning: !batch && c.restartPolicy === "Always" })),
+      ...(pod.containers ?? []).map((c) => ({ c, longRunning: !batch })),
+    ];
+    if ((pod.containers ?? []).length === 0) add("resources", "has no containers");
+    const podSc = pod.securityContext ?? {};
+    for (const { c, longRunning } of containers) {
+      const cn = c.name ?? "<unnamed>";
+      const flag = (rule: BaselineRule, message: string) => add(rule, message, cn);
+
+      for (const section of ["requests", "limits"] as const) {
+        const missing = RESOURCE_NAMES.filter((r) => c.resources?.[section]?.[r] === undefined);
+        if (missing.length > 0) flag("resources", `has no ${section} for ${missing.join(", ")}`);
+      }
+
+      if (longRunning) {
+        const { readinessProbe: ready, livenessProbe: live } = c;
+        if (!ready) flag("probes", "has no readinessProbe");
+        if (!live) flag("probes", "has no livenessProbe");
+        if (ready && live && canonical(ready) === canonical(live))
+          flag("probes", "has identical readiness and liveness probes: a slow dependency would get a healthy process killed");
+        for (const [which, probe] of [
+          ["readinessProbe", ready],
+          ["livenessProbe", live],
+        ] as const) {
+          const port = probe ? probePort(probe) : undefined;
+          if (port !== undefined && !declaresPort(c, port))
+            flag("probes", `${which} points at port ${port}, which the container does not declare`);
+        }
+      }
+
+      const sc = c.securityContext ?? {};
+      const nonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
+      if (nonRoot !== true) flag("security-context", "does not set runAsNonRoot: true");
+      if ((sc.runAsUser ?? podSc.runAsUser) === 0) flag("security-context", "runs as uid 0");
+      if (sc.readOnlyRootFilesystem !== true) flag("security-context", "does not set readOnlyRootFilesystem: true");
+      if (sc.allowPrivilegeEscalation !== false) flag("security-context", "does not set allowPrivilegeEscalation: false");
+      if (sc.privileged === true) flag("security-context", "is privileged");
+      if (!(sc.capabilities?.drop ?? []).some((d) => d.toUpperCase() === "ALL")) flag("security-context", "does not drop ALL capabilities");
+      if ((sc.capabilities?.add ?? []).length > 0) flag("security-context", `adds capabilities ${(sc.capabilities?.add ?? []).join(", ")}`);
+      const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+      if (seccomp !== "RuntimeDefault") flag("security-context", `has seccompProfile ${seccomp ?? "unset"}, not RuntimeDefault`);
+
+      const image = imageProblem(c.image);
+      if (image) flag("image-tag", image);
+
+      for (const e of c.env ?? []) {
+        if (e.name && e.value !== undefined && looksSecret(e.name))
+          flag("secret-env", `sets ${e.name} as a literal value: take it from a Secret (valueFrom.secretKeyRef)`);
+        // A password inside a URL (redis://:pw@redis:6379/0) is a secret whatever the variable is called.
+        else if (e.name && typeof e.value === "string" && /:\/\/[^/\s@]*:[^/\s@]+@/.test(e.value))
+          flag("secret-env", `sets ${e.name} to a URL with credentials in it: build it from a Secret`);
+      }
+    }
+    if (pod.hostNetwork || pod.hostPID || pod.hostIPC) add("security-context", "shares the host's network, PID or IPC namespace");
+
+    // ServiceAccount: its own, present, and no API token unless annotated as needing one.
+    const saName = saOf(pod);
+    if (saName === "default") add("service-account", "runs under the namespace's default ServiceAccount: give it its own");
+    else {
+      const sa = manifests.find((m) => sameObject(m, "ServiceAccount", saName, ns));
+      const sharers = (saUsers.get(`${ns}/${saName}`) ?? []).filter((u) => u !== `${kind} ${name}`);
+      if (!sa) add("service-account", `uses ServiceAccount ${saName}, which is not among the manifests`);
+      if (sharers.length > 0) add("service-account", `shares ServiceAccount ${saName} with ${sharers.join(", ")}`);
+      const needsToken = sa?.metadata?.annotations?.[TOKEN_ANNOTATION] === "true";
+      const saAutomount = (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken;
+      if (!needsToken && (pod.automountServiceAccountToken ?? saAutomount ?? true) !== false)
+        add(
+          "service-account",
+          `mounts an API token it does not need (set automountServiceAccountToken: false, or annotate the ServiceAccount ${TOKEN_ANNOTATION}: "true")`,
+        );
+    }
+
+    // Availability of replicated workloads. Jobs and DaemonSets (one pod per node) are not replicated this way.
+    if (kind === "Deployment" || kind === "StatefulSet") {
+      const hpaMin = Math.max(
+        0,
+        ...hpas
+          .filter((h) => nsOf(h) === ns)
+          .map((h) => specOf<HpaSpec>(h))
+          .filter((h) => h.scaleTargetRef?.kind === kind && h.scaleTargetRef.name === name)
+          .map((h) => h.minReplicas ?? 1),
+      );
+      const replicas = Math.max(specOf<WorkloadSpec>(w).replicas ?? 1, hpaMin);
+      if (replicas > 1) {
+        const selecting = pdbs.filter((p) => nsOf(p) === ns && selects(specOf<PdbSpec>(p).selector, podLabels));
+        if (selecting.length === 0) add("pdb", `has ${replicas} replicas and no PodDisruptionBudget selecting its pods`);
+        else if (selecting.length > 1)
+          add(
+            "pdb",
+            `is selected by ${selecting.length} PodDisruptionBudgets (${selecting.map(nameOf).join(", ")}): eviction refuses pods with more than one`,
+          );
+        else {
+          const allowed = allowedDisruptions(specOf<PdbSpec>(selecting[0]), replicas);
+          if (typeof allowed === "string") add("pdb", `PodDisruptionBudget ${nameOf(selecting[0])} ${allowed}`);
+          else if (!(allowed >= 1))
+            add(
+              "pdb",
+              `PodDisruptionBudget ${nameOf(selecting[0])} allows ${allowed} disruptions of ${replicas} replicas: a node drain would block`,
+            );
+        }
+
+        const spread = (pod.topologySpreadConstraints ?? []).some((t) => !!t.topologyKey && selects(t.labelSelector, podLabels));
+        const anti = pod.affinity?.podAntiAffinity;
+        const apart =
+          (anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some((t) => selects(t.labelSelector, podLabels)) ||
+          (anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).some((t) => selects(t.podAffinityTerm?.labelSelector, podLabels));
+        if (!spread && !apart)
+          add("spread", `has ${replicas} replicas and no topologySpreadConstraints or pod anti-affinity selecting its own pods`);
+      }
+    }
+
+    // Stateful data outlives the StatefulSet: volumes from claim templates, kept on delete and scale-down.
+    if (kind === "StatefulSet") {
+      const spec = specOf<WorkloadSpec>(w);
+      if ((spec.volumeClaimTemplates ?? []).length === 0)
+        add("statefulset-storage", "has no volumeClaimTemplates: its data would not persist");
+      const policy = spec.persistentVolumeClaimRetentionPolicy;
+      if (policy?.whenDeleted !== "Retain" || policy.whenScaled !== "Retain")
+        add(
+          "statefulset-storage",
+          `persistentVolumeClaimRetentionPolicy is ${policy ? JSON.stringify(policy) : "unset"}: set whenDeleted and whenScaled to Retain`,
+        );
+    }
+  }
+  return out;
+}
