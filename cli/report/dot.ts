@@ -157,7 +157,7 @@ export function stageDot(spec: Spec): string {
     edge(from, to, { color: DOT_COLOURS.data, fontcolor: DOT_COLOURS.data, penwidth: 0.8, arrowsize: 0.6, ...(label ? { label } : {}) });
   const readsReplicas = (s: ServiceSpec) => Boolean(s.mysql?.readReplicas) && mysql.readReplicas > 0;
   for (const s of spec.services) {
-    if (s.mysql) dataEdge(id.svc(s.name), id.data(NAMES.mysql), readsReplicas(s) ? "writes" : undefined);
+    if (s.mysql) dataEdge(id.svc(s.name), id.data(NAMES.mysql));
     if (readsReplicas(s)) dataEdge(id.svc(s.name), id.data(NAMES.mysqlReplica), "reads");
     if (s.redis) dataEdge(id.svc(s.name), id.data(NAMES.redis));
     if (s.kind === "rpc" && etcd) dataEdge(id.svc(s.name), id.data(NAMES.etcd), "registers");
@@ -167,8 +167,16 @@ export function stageDot(spec: Spec): string {
     if (s?.mysql) dataEdge(from, id.data(NAMES.mysql));
     if (s?.redis) dataEdge(from, id.data(NAMES.redis));
   };
-  for (const w of spec.workers) runsCodeOf(id.app(workerName(w.name)), w.service);
-  if (spec.beat) runsCodeOf(id.app(NAMES.beat), spec.beat.service);
+  // Jobs: a service queues tasks for its Celery workers; beat runs the service's code on a schedule.
+  // These edges also place workers right of their service, so their data edges stay short.
+  for (const w of spec.workers) {
+    if (byName.has(w.service)) edge(id.svc(w.service), id.app(workerName(w.name)), { label: `tasks: ${w.queue}`, style: "dotted" });
+    runsCodeOf(id.app(workerName(w.name)), w.service);
+  }
+  if (spec.beat) {
+    if (byName.has(spec.beat.service)) edge(id.svc(spec.beat.service), id.app(NAMES.beat), { style: "invis" });
+    runsCodeOf(id.app(NAMES.beat), spec.beat.service);
+  }
   if (kong?.rateLimit.policy === "redis") dataEdge(id.edge(NAMES.kong), id.data(NAMES.redis), "rate-limit counters");
   if (spec.shortUrl) dataEdge(id.app(NAMES.shortUrl), id.data(NAMES.redis));
   // Not a rank constraint: the replicas sit beside the primary, not one column further right.
