@@ -2,14 +2,17 @@
  * `stagecraft` commands. Each lives in its own file; this only dispatches.
  *   validate <stack file>...   check stack files without the engine (exit 1 on any problem)
  *   compare                    the comparison report for teams choosing a stage (see compare.ts)
+ *   summarise <preview.json>   a pull request's summary of a preview, red flags first (see summarise.ts)
  */
 import { compareCommand } from "./compare";
 import { renderTreeCommand } from "./renderTree";
+import { summariseCommand } from "./summarise";
 import { validateCommand } from "./validate";
 
 const USAGE = `usage: stagecraft <command> [args]
   validate <stacks/Pulumi.<stack>.yaml>...   check stack files (no engine); exit 1 on error
   compare [--out DIR] [--instance TYPE]       the four stages compared: HTML + Markdown report with diagrams, costs, charts
+  summarise <preview.json|-> [--stage X] [--stack-file F]...   Markdown summary of 'pulumi preview --json', red flags first
   render-tree <raw dir> <out dir>             organise rendered manifests as <tier>/<kind>-<name>.yaml`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       return renderTreeCommand(rest);
     case "compare":
       return compareCommand(rest);
+    case "summarise":
+      return summariseCommand(rest);
     default:
       console.error(USAGE);
       return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
