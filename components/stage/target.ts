@@ -3,6 +3,7 @@
  * A stage move swaps `stagecraft:spec` and keeps this untouched.
  */
 import { z } from "zod";
+import { NLB_ANNOTATIONS } from "../platform/eksDefaults";
 import { DNS_LABEL } from "./spec";
 
 const namespace = z.string().regex(DNS_LABEL, "must be a DNS label").default("stagecraft");
@@ -62,7 +63,8 @@ const EksTarget = z
       .regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "must be a CIDR")
       .default("10.40.0.0/16"),
     nodeGroups: z.array(NodeGroup).min(1),
-    loadBalancerAnnotations: lbAnnotations,
+    /** Absent means the AWS NLB set (the load balancer controller's); given means exactly those, `{}` included. */
+    loadBalancerAnnotations: z.record(z.string()).default(() => ({ ...NLB_ANNOTATIONS })),
   })
   .strict();
 
