@@ -71,29 +71,39 @@ export function nodeCapacity(instance: InstanceSpec): NodeCapacity {
 }
 
 /**
- * Nodes needed to place every pod, first-fit decreasing: pods sorted by their largest share of a
- * node (CPU or memory), each put on the first node with room for it. Throws for a pod no empty node
- * can hold, since no node count would place it.
+ * First-fit decreasing: pods sorted by their largest share of a node (CPU or memory), each put on
+ * the first node with room for it. Returns each node's pods (indexes into `pods`). Throws for a pod
+ * no empty node can hold, since no node count would place it.
  */
-export function binPack(pods: readonly PodRequest[], node: NodeCapacity): number {
+export function packNodes(pods: readonly PodRequest[], node: NodeCapacity): number[][] {
   if (node.maxPods < 1 || node.cpuMilli <= 0 || node.memoryMi <= 0) throw new Error("a node with no room for pods cannot place any");
   const share = (p: PodRequest) => Math.max(p.cpuMilli / node.cpuMilli, p.memoryMi / node.memoryMi);
-  const sorted = [...pods].sort((a, b) => share(b) - share(a) || b.cpuMilli - a.cpuMilli || b.memoryMi - a.memoryMi);
-  const nodes: { cpu: number; mem: number; pods: number }[] = [];
-  for (const p of sorted) {
+  const order = pods
+    .map((_p, i) => i)
+    .sort((a, b) => share(pods[b]) - share(pods[a]) || pods[b].cpuMilli - pods[a].cpuMilli || pods[b].memoryMi - pods[a].memoryMi || a - b);
+  const nodes: { cpu: number; mem: number; pods: number[] }[] = [];
+  for (const i of order) {
+    const p = pods[i];
     if (p.cpuMilli > node.cpuMilli || p.memoryMi > node.memoryMi)
       throw new Error(
         `a pod requesting ${p.cpuMilli}m CPU and ${p.memoryMi}Mi memory does not fit on an empty node ` +
           `(${node.cpuMilli}m, ${node.memoryMi}Mi allocatable): choose a larger instance type`,
       );
-    const fit = nodes.find((n) => n.cpu + p.cpuMilli <= node.cpuMilli && n.mem + p.memoryMi <= node.memoryMi && n.pods < node.maxPods);
+    const fit = nodes.find(
+      (n) => n.cpu + p.cpuMilli <= node.cpuMilli && n.mem + p.memoryMi <= node.memoryMi && n.pods.length < node.maxPods,
+    );
     if (fit) {
       fit.cpu += p.cpuMilli;
       fit.mem += p.memoryMi;
-      fit.pods += 1;
-    } else nodes.push({ cpu: p.cpuMilli, mem: p.memoryMi, pods: 1 });
+      fit.pods.push(i);
+    } else nodes.push({ cpu: p.cpuMilli, mem: p.memoryMi, pods: [i] });
   }
-  return nodes.length;
+  return nodes.map((n) => n.pods);
+}
+
+/** Nodes needed to place every pod (first-fit decreasing, see packNodes). */
+export function binPack(pods: readonly PodRequest[], node: NodeCapacity): number {
+  return packNodes(pods, node).length;
 }
 
 /** One request per pod the stage runs, at rest (HPA minimum) or at peak (HPA maximum). */

@@ -23,9 +23,10 @@ export function stageChanges(prev: Spec, next: Spec): string[] {
   const out: string[] = [];
   const a = stageNumbers(prev);
   const b = stageNumbers(next);
-  out.push(
-    `Pods at rest go from ${a.podsAtRest} to ${b.podsAtRest} (at peak ${a.podsAtPeak} to ${b.podsAtPeak}); workloads from ${a.workloads} to ${b.workloads}.`,
-  );
+  if (a.podsAtRest !== b.podsAtRest || a.podsAtPeak !== b.podsAtPeak || a.workloads !== b.workloads)
+    out.push(
+      `Pods at rest go from ${a.podsAtRest} to ${b.podsAtRest} (at peak ${a.podsAtPeak} to ${b.podsAtPeak}); workloads from ${a.workloads} to ${b.workloads}.`,
+    );
 
   // Edge.
   const [pn, nn, pk, nk] = [prev.edge.nginx, next.edge.nginx, prev.edge.kong, next.edge.kong];
@@ -128,5 +129,5 @@ export function stageChanges(prev: Spec, next: Spec): string[] {
         ? "The call graph becomes layered: application services call data services only, never each other, and data services never call application services (checked at preview, enforced by NetworkPolicies)."
         : "The call graph is no longer layered: any acyclic graph is allowed.",
     );
-  return out;
+  return out.length > 0 ? out : ["Nothing changes."];
 }

@@ -17,7 +17,7 @@ export function dotString(...lines: string[]): string {
 type Attrs = Record<string, string | number>;
 const attrs = (a: Attrs) =>
   Object.entries(a)
-    .map(([k, v]) => `${k}=${typeof v === "number" ? String(v) : dotString(v)}`)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? String(v) : dotString(...v.split("\n"))}`)
     .join(", ");
 
 // Node ids carry their tier so a service called like a data store ("redis") never merges with it.
