@@ -66,7 +66,7 @@ describe("stageDot", () => {
 
   test("ddd: data services in their own cluster with their bounded contexts", () => {
     const dot = stageDot(stageSpec("ddd"));
-    const cluster = /subgraph "cluster_dataservices" \{([\s\S]*?)\n    \}/.exec(dot)?.[1] ?? "";
+    const cluster = /subgraph "cluster_dataservices" \{([\s\S]*?)\n {4}\}/.exec(dot)?.[1] ?? "";
     expect(cluster).toContain('"svc_user-data"');
     expect(cluster).toContain('"svc_content-data"');
     expect(cluster).toContain("account: Account\\nprofile: Profile");
