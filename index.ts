@@ -3,7 +3,8 @@
  * stage. Validation runs before any resource is registered, so bad input never touches a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { dataPlacement } from "./components/platform/eksDefaults";
+import { EksCluster } from "./components/platform/EksCluster";
+import { dataPlacement, eksClusterName } from "./components/platform/eksDefaults";
 import { targetProvider } from "./components/platform/provider";
 import { redactSecrets } from "./components/platform/redact";
 import { SpecError } from "./components/stage/errors";
@@ -24,7 +25,12 @@ function load() {
     secrets[k] = config.get(k) === undefined ? "missing" : isSecret(`${CONFIG_NS}:${k}`) ? "secret" : "plaintext";
   }
   try {
-    return validateStack(stack, { spec, target: config.getObject<unknown>("target"), secrets });
+    return validateStack(stack, {
+      spec,
+      target: config.getObject<unknown>("target"),
+      secrets,
+      overrides: config.getObject<unknown>("specOverrides"),
+    });
   } catch (e) {
     // RunError prints the message alone: the problems, their paths and fixes, without a stack trace.
     if (e instanceof SpecError) throw new pulumi.RunError(e.message);
@@ -35,8 +41,17 @@ function load() {
 const { spec, target } = load();
 
 if (target.kind === "render") pulumi.runtime.registerResourceTransform(redactSecrets);
-if (target.kind === "eks") throw new pulumi.RunError(`stack ${stack}: target.kind 'eks' is not wired yet`);
-const provider = targetProvider(target, __dirname, stack);
+const provider =
+  target.kind === "eks"
+    ? new EksCluster("eks", {
+        clusterName: eksClusterName(stack),
+        region: target.region,
+        kubernetesVersion: target.kubernetesVersion,
+        availabilityZones: target.availabilityZones,
+        vpcCidr: target.vpcCidr,
+        nodeGroups: target.nodeGroups,
+      }).provider
+    : targetProvider(target, __dirname, stack);
 
 const placement = dataPlacement(target);
 const credentials = Object.fromEntries(referencedSecrets(spec).map((k) => [k, config.requireSecret(k)]));

@@ -5,6 +5,7 @@
  *   summarise <preview.json>   a pull request's summary of a preview, red flags first (see summarise.ts)
  */
 import { compareCommand } from "./compare";
+import { promoteCommand } from "./promote";
 import { renderTreeCommand } from "./renderTree";
 import { summariseCommand } from "./summarise";
 import { validateCommand } from "./validate";
@@ -13,6 +14,7 @@ const USAGE = `usage: stagecraft <command> [args]
   validate <stacks/Pulumi.<stack>.yaml>...   check stack files (no engine); exit 1 on error
   compare [--out DIR] [--instance TYPE]       the four stages compared: HTML + Markdown report with diagrams, costs, charts
   summarise <preview.json|-> [--stage X] [--stack-file F]...   Markdown summary of 'pulumi preview --json', red flags first
+  promote --stack S --to STAGE [--yes]       move a live stack to another stage (spec only; target, secrets, overrides kept)
   render-tree <raw dir> <out dir>             organise rendered manifests as <tier>/<kind>-<name>.yaml`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "validate":
       return validateCommand(rest);
+    case "promote":
+      return promoteCommand(rest);
     case "render-tree":
       return renderTreeCommand(rest);
     case "compare":

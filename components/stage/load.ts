@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { setCommand, SpecError, type SpecProblem } from "./errors";
+import { applyOverrides } from "./overrides";
 import { checkRules } from "./rules";
 import { Spec } from "./spec";
 import { Target } from "./target";
@@ -20,6 +21,8 @@ export interface RawStack {
   readonly target: unknown;
   /** State of each secret key the stack may need, by key name without the namespace. */
   readonly secrets: Readonly<Record<string, SecretState>>;
+  /** The environment's overrides of the stage (`stagecraft:specOverrides`), merged before validation. */
+  readonly overrides?: unknown;
 }
 
 export interface LoadedStack {
@@ -196,9 +199,11 @@ export function validateStack(stack: string, raw: RawStack): LoadedStack {
     });
     throw new SpecError(stack, problems);
   }
-  const spec = Spec.safeParse(raw.spec);
+  const merged = applyOverrides(raw.spec, raw.overrides);
+  problems.push(...merged.problems);
+  const spec = Spec.safeParse(merged.spec);
   if (!spec.success) {
-    problems.push(...zodProblems(stack, "spec", Spec, raw.spec, spec.error));
+    problems.push(...zodProblems(stack, "spec", Spec, merged.spec, spec.error));
     throw new SpecError(stack, problems);
   }
   problems.push(...checkRules(stack, spec.data));

@@ -29,5 +29,5 @@ export function readStackFile(file: string): { stack: string; raw: RawStack } {
   const spec = get("spec");
   const secrets: Record<string, SecretState> = {};
   for (const k of [...REQUIRED_SECRETS, ...referencedSecrets(spec)]) secrets[k] = secretState(get(k));
-  return { stack, raw: { spec, target: get("target"), secrets } };
+  return { stack, raw: { spec, target: get("target"), secrets, overrides: get("specOverrides") } };
 }
