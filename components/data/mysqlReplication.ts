@@ -122,7 +122,20 @@ export interface ReplicaInitOptions {
   readonly serverArgs?: readonly string[];
   /** Bound on each wait (primary reachable, temporary server up, replication running). */
   readonly waitSeconds?: number;
+  /**
+   * The port the replica itself listens on, for its probe credentials (default: `port`).
+   */
+  readonly localPort?: number;
 }
+
+/**
+ * The replica's own probe account. The image's healthcheck.sh logs in with
+ * `<datadir>/.my-healthcheck.cnf`, which the entrypoint writes only when it initialises a datadir
+ * itself; a clone arrives without it (and with the primary's healthcheck password, which the
+ * replica cannot know). So the clone gets an account of its own, created with the binlog off and
+ * under a name the primary never uses, so replication never touches it.
+ */
+export const REPLICA_PROBE_USER = "stagecraft_probe";
 
 /**
  * Clones the primary into an empty replica datadir and starts GTID replication from the clone's
@@ -141,6 +154,9 @@ export function replicaInitScript(opts: ReplicaInitOptions): string {
   checkPath("dataDir", opts.dataDir);
   const wait = opts.waitSeconds ?? 300;
   if (!Number.isInteger(wait) || wait < 1) throw new Error("mysql replication: waitSeconds must be a whole number >= 1");
+  const localPort = opts.localPort ?? opts.port;
+  if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535)
+    throw new Error(`mysql replication: localPort ${localPort} is not a TCP port`);
   const serverArgs = (opts.serverArgs ?? []).map(sq).join(" ");
   const pre = serverArgs ? `${serverArgs} ` : "";
   return [
@@ -179,18 +195,20 @@ export function replicaInitScript(opts: ReplicaInitOptions): string {
     "",
     "# The clone's own server: root over a socket only; with a password once the clone's grants are in.",
     'local_sql() { mariadb --protocol=socket --socket="$SOCK" --user=root "$@"; }',
-    'primary() { MYSQL_PWD=$ROOT_PASSWORD "$@" --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --user=root --connect-timeout=10; }',
+    'primary() { MYSQL_PWD=$ROOT_PASSWORD "$@" --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --user=root; }',
     "",
     "i=0",
     // mariadb-admin ping exits 0 whenever the server answers, even to a refused login.
-    "until primary mariadb-admin ping >/dev/null 2>&1; do",
+    "until primary mariadb-admin --connect-timeout=10 ping >/dev/null 2>&1; do",
     '  i=$((i + 2)); [ "$i" -lt "$WAIT" ] || die "primary $PRIMARY_HOST:$PRIMARY_PORT not reachable after ${WAIT}s"',
     "  sleep 2",
     "done",
     "",
     'log "initialising $DATADIR"',
     `mariadb-install-db ${pre}--datadir="$DATADIR" --auth-root-authentication-method=normal --skip-test-db >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; die "mariadb-install-db failed"; }`,
-    `mariadbd ${pre}--datadir="$DATADIR" --socket="$SOCK" --pid-file="$WORK/mariadbd.pid" --skip-networking --skip-log-bin --skip-slave-start --read-only >"$WORK/server.log" 2>&1 &`,
+    // No --pid-file of its own: the default relay log name derives from the pid file, and the main
+    // server must find the relay log this one starts under the same name.
+    `mariadbd ${pre}--datadir="$DATADIR" --socket="$SOCK" --skip-networking --skip-log-bin --skip-slave-start --read-only >"$WORK/server.log" 2>&1 &`,
     "PID=$!",
     "i=0",
     "until local_sql -e 'SELECT 1' >/dev/null 2>&1; do",
@@ -221,10 +239,25 @@ export function replicaInitScript(opts: ReplicaInitOptions): string {
     "while :; do",
     '  status=$(MYSQL_PWD=$ROOT_PASSWORD local_sql -e "SHOW SLAVE STATUS\\G")',
     '  if printf "%s\\n" "$status" | grep -q "Slave_IO_Running: Yes" && printf "%s\\n" "$status" | grep -q "Slave_SQL_Running: Yes"; then break; fi',
+    // A refused login will not heal by waiting: say so at once.
+    '  if printf "%s\\n" "$status" | grep -q "Last_IO_Errno: 1045"; then die "the primary refused the replication user: $(printf "%s\\n" "$status" | grep "Last_IO_Error:")"; fi',
     '  i=$((i + 1)); [ "$i" -lt "$WAIT" ] || die "replication did not start: $(printf "%s\\n" "$status" | grep -E "Running|Last_.*Error:")"',
     "  sleep 1",
     "done",
     "GTID=$(MYSQL_PWD=$ROOT_PASSWORD local_sql -N -e 'STOP SLAVE; SET GLOBAL read_only = ON; SELECT @@GLOBAL.gtid_slave_pos;')",
+    "",
+    "# Probe credentials for healthcheck.sh: a local account (this server writes no binlog) with a fresh password.",
+    "PROBE_PASSWORD=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \\n')",
+    "{",
+    `  say ${sq(SQL_MODE_SAFE)}`,
+    "  for h in localhost 127.0.0.1 ::1; do",
+    `    printf "CREATE OR REPLACE USER '${REPLICA_PROBE_USER}'@'%s' IDENTIFIED BY %s;\\n" "$h" "$(sql_str "$PROBE_PASSWORD")"`,
+    // USAGE to log in; SLAVE MONITOR for healthcheck.sh's --replication_* checks.
+    `    printf "GRANT USAGE, SLAVE MONITOR ON *.* TO '${REPLICA_PROBE_USER}'@'%s';\\n" "$h"`,
+    "  done",
+    "} | MYSQL_PWD=$ROOT_PASSWORD local_sql",
+    "umask 077",
+    `printf '[mariadb-client]\\nport=%s\\nsocket=/run/mysqld/mysqld.sock\\nuser=${REPLICA_PROBE_USER}\\npassword=%s\\nprotocol=tcp\\n' ${localPort} "$PROBE_PASSWORD" >"$DATADIR/.my-healthcheck.cnf"`,
     'kill "$PID"',
     'wait "$PID" || true',
     'PID=""',
