@@ -237,7 +237,8 @@ export function redFlags(changes: readonly Change[], budget?: ConnectionBudget):
   ];
   const out: RedFlag[] = [];
   // Within a kind, the worst first: the MySQL primary, then StatefulSets, volumes and Secrets.
-  const weight = (c: Change) => (isMysqlPrimary(c) ? 0 : ["StatefulSet", "PersistentVolumeClaim", "Secret"].indexOf(c.kind) + 2);
+  const worst = ["StatefulSet", "PersistentVolumeClaim", "Secret"];
+  const weight = (c: Change) => (isMysqlPrimary(c) ? 0 : worst.includes(c.kind) ? worst.indexOf(c.kind) + 1 : worst.length + 1);
   const ordered = [...changes].sort((a, b) => weight(a) - weight(b));
   for (const [kind, rule] of rules)
     for (const c of ordered) {
