@@ -10,6 +10,7 @@
  * Pure: a validated spec in, plain manifests out, in a deterministic order (sorted by name), so a
  * reordering of services in the stack file changes nothing in a preview.
  */
+import { NGINX_INTERNAL_PORT } from "../app/appSettings";
 import { migrateJobName, NAMES, PART_OF, PORTS, TIER_LABEL, workerName } from "../lib/names";
 import type { ServiceSpec, Spec } from "../stage/spec";
 
@@ -59,6 +60,10 @@ export const POD_NAME_LABEL = "app.kubernetes.io/name";
 const DNS_NAMESPACE = "kube-system";
 const DNS_POD_LABELS = { "k8s-app": "kube-dns" };
 
+/** Jobs the data tier runs (named as MySqlCluster and EtcdCluster name them): users and schemas, etcd roles. */
+export const MYSQL_BOOTSTRAP_JOB = `${NAMES.mysql}-bootstrap`;
+export const ETCD_AUTH_JOB = `${NAMES.etcd}-auth`;
+
 /** A source outside the namespace's pods: clients of the edge. */
 const ANYWHERE = "*";
 
@@ -87,11 +92,16 @@ export function allowedFlows(spec: Spec): Flow[] {
     if (s.redis) allow(app, NAMES.redis, PORTS.redis);
   };
 
-  // Who publishes to push: Django code, in requests and in Celery tasks.
-  const publishers = [
-    ...spec.services.filter((s) => s.kind === "web").map((s) => s.name),
-    ...spec.workers.filter((w) => byName.get(w.service)?.kind === "web").map((w) => workerName(w.name)),
+  // Who publishes to push: every service's code gets the publish URL (appSettings), in requests and in Celery tasks.
+  const publishers = [...spec.services.map((s) => s.name), ...spec.workers.map((w) => workerName(w.name))];
+
+  // Celery's broker is Redis: the service that enqueues, its workers and the beat reach it even without a cache.
+  const brokerUsers = [
+    ...spec.services.filter((s) => spec.workers.some((w) => w.service === s.name) || spec.beat?.service === s.name).map((s) => s.name),
+    ...spec.workers.map((w) => workerName(w.name)),
+    ...(spec.beat ? [NAMES.beat] : []),
   ];
+  for (const b of brokerUsers) allow(b, NAMES.redis, PORTS.redis);
 
   for (const s of spec.services) {
     for (const to of s.calls) {
@@ -122,12 +132,13 @@ export function allowedFlows(spec: Spec): Flow[] {
   }
 
   const push = spec.push;
-  if (push?.kind === "nchan" && nginx) for (const p of publishers) allow(p, NAMES.nginx, PORTS.nginx);
+  // nchan publishes on nginx's internal server, never on the public port's location.
+  if (push?.kind === "nchan" && nginx) for (const p of publishers) allow(p, NAMES.nginx, NGINX_INTERNAL_PORT);
   if (push?.kind === "tormq") {
     for (const e of edgeApps) allow(e, NAMES.push, push.port);
-    for (const p of publishers) allow(p, NAMES.push, push.port);
-    // ZeroMQ pub/sub between replicas fans a message out to every connected client.
-    allow(NAMES.push, NAMES.push, push.zmqPort);
+    // Backends publish over ZeroMQ to every replica (headless Service): no replica-to-replica traffic.
+    for (const p of publishers) allow(p, NAMES.push, push.zmqPort);
+    allow(NAMES.push, NAMES.redis, PORTS.redis);
   }
 
   if (spec.shortUrl) {
@@ -141,6 +152,8 @@ export function allowedFlows(spec: Spec): Flow[] {
     allow(NAMES.mysql, NAMES.mysqlReplica, PORTS.mysql);
   }
   if (spec.data.etcd) allow(NAMES.etcd, NAMES.etcd, PORTS.etcdPeer);
+  if (spec.data.etcd?.auth) allow(ETCD_AUTH_JOB, NAMES.etcd, PORTS.etcdClient);
+  allow(MYSQL_BOOTSTRAP_JOB, NAMES.mysql, PORTS.mysql);
 
   return [...flows.values()].sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to) || a.port - b.port);
 }

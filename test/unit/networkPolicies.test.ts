@@ -106,6 +106,11 @@ const pod = (name: string, namespace = NS): Pod => ({
   namespace,
   labels: { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "stagecraft" },
 });
+/** The data tier's Jobs, as MySqlCluster and EtcdCluster name them. */
+const MYSQL_BOOTSTRAP = "mysql-bootstrap";
+const ETCD_AUTH = "etcd-auth";
+/** nginx's cluster-internal server, where nchan's publisher location lives. */
+const NGINX_INTERNAL = 8081;
 const kubeDns: Pod = { namespace: "kube-system", labels: { "k8s-app": "kube-dns" } };
 const otherNamespacePod = pod("web", "other");
 /** A pod nobody declared (e.g. `kubectl run` in the namespace). */
@@ -120,9 +125,10 @@ function podsOf(spec: Spec): Map<string, Pod> {
     ...(spec.edge.nginx ? [NAMES.nginx] : []),
     ...(spec.edge.kong ? [NAMES.kong] : []),
     NAMES.mysql,
+    MYSQL_BOOTSTRAP,
     ...(spec.data.mysql.readReplicas > 0 ? [NAMES.mysqlReplica] : []),
     NAMES.redis,
-    ...(spec.data.etcd ? [NAMES.etcd] : []),
+    ...(spec.data.etcd ? [NAMES.etcd, ETCD_AUTH] : []),
     ...(spec.push?.kind === "tormq" ? [NAMES.push] : []),
     ...(spec.shortUrl ? [NAMES.shortUrl] : []),
   ];
@@ -140,6 +146,7 @@ function allPorts(spec: Spec): number[] {
     ...new Set([
       ...spec.services.map((s) => s.port),
       ...Object.values(PORTS),
+      NGINX_INTERNAL,
       ...(spec.push?.kind === "tormq" ? [spec.push.port, spec.push.zmqPort] : []),
     ]),
   ];
@@ -286,6 +293,7 @@ describe.each(STAGES)("stage %s", (stage) => {
     const primaryUsers = users((s) => !!s.mysql);
     for (const s of spec.services) if (s.migrate && s.mysql) primaryUsers.add(migrateJobName(s.name));
     const hasReplicas = spec.data.mysql.readReplicas > 0;
+    primaryUsers.add(MYSQL_BOOTSTRAP);
     if (hasReplicas) primaryUsers.add(NAMES.mysqlReplica);
     for (const [name, p] of pods)
       if (name !== NAMES.mysql) expect([name, allowed(policies, p, get(NAMES.mysql), PORTS.mysql)]).toEqual([name, primaryUsers.has(name)]);
@@ -300,8 +308,12 @@ describe.each(STAGES)("stage %s", (stage) => {
 
   it("opens Redis only to its users (services, their workers and beat, Kong's counters, short URLs)", () => {
     const redisUsers = users((s) => !!s.redis);
+    // Celery's broker: the enqueuing service, its workers and the beat.
+    for (const w of spec.workers) redisUsers.add(w.service).add(workerName(w.name));
+    if (spec.beat) redisUsers.add(spec.beat.service).add(NAMES.beat);
     if (spec.edge.kong?.rateLimit.policy === "redis") redisUsers.add(NAMES.kong);
     if (spec.shortUrl) redisUsers.add(NAMES.shortUrl);
+    if (spec.push?.kind === "tormq") redisUsers.add(NAMES.push);
     for (const [name, p] of pods) expect([name, allowed(policies, p, get(NAMES.redis), PORTS.redis)]).toEqual([name, redisUsers.has(name)]);
   });
 
@@ -309,6 +321,7 @@ describe.each(STAGES)("stage %s", (stage) => {
     if (!spec.data.etcd) return expect(pods.has(NAMES.etcd)).toBe(false);
     const rpc = new Set(spec.services.filter((s) => s.kind === "rpc").map((s) => s.name));
     const etcdUsers = new Set(spec.services.filter((s) => rpc.has(s.name) || s.calls.some((c) => rpc.has(c))).map((s) => s.name));
+    if (spec.data.etcd.auth) etcdUsers.add(ETCD_AUTH);
     const etcd = get(NAMES.etcd);
     for (const [name, p] of pods)
       if (name !== NAMES.etcd) {
@@ -325,19 +338,21 @@ describe.each(STAGES)("stage %s", (stage) => {
       for (const s of spec.services) expect([b, s.name, allowed(policies, get(b), get(s.name), s.port)]).toEqual([b, s.name, false]);
   });
 
-  it("routes push through the edge and lets publishers reach it", () => {
-    const publishers = spec.services.filter((s) => s.kind === "web").map((s) => s.name);
+  it("routes push through the edge and lets every service and worker publish, nobody else", () => {
+    const publishers = new Set([...spec.services.map((s) => s.name), ...spec.workers.map((w) => workerName(w.name))]);
     if (spec.push?.kind === "tormq") {
       const push = get(NAMES.push);
-      for (const e of edgePods) expect(allowed(policies, get(e), push, spec.push.port)).toBe(true);
-      for (const p of publishers) expect(allowed(policies, get(p), push, spec.push.port)).toBe(true);
-      expect(allowed(policies, push, push, spec.push.zmqPort)).toBe(true);
-      expect(allowed(policies, get(NAMES.redis), push, spec.push.port)).toBe(false);
-      for (const [name, p] of pods)
-        if (name !== NAMES.push) expect([name, allowed(policies, p, push, spec.push.zmqPort)]).toEqual([name, false]);
+      const { port, zmqPort } = spec.push;
+      for (const [name, p] of pods) {
+        expect([name, "ws", allowed(policies, p, push, port)]).toEqual([name, "ws", edgePods.includes(name)]);
+        expect([name, "zmq", allowed(policies, p, push, zmqPort)]).toEqual([name, "zmq", publishers.has(name)]);
+      }
     }
-    if (spec.push?.kind === "nchan")
-      for (const p of publishers) expect(allowed(policies, get(p), get(NAMES.nginx), PORTS.nginx)).toBe(true);
+    if (spec.push?.kind === "nchan") {
+      const nginx = get(NAMES.nginx);
+      for (const [name, p] of pods) expect([name, allowed(policies, p, nginx, NGINX_INTERNAL)]).toEqual([name, publishers.has(name)]);
+      expect(allowed(policies, WORLD, nginx, NGINX_INTERNAL)).toBe(false);
+    }
   });
 
   it("routes short URLs through the edge only", () => {
