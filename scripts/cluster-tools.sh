@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the local cluster's binaries from Go modules (pinned, through the module proxy) into
+# .tools/bin, the same way scripts/toolchain.sh builds the Pulumi engine: one wrapper module per
+# upstream, a stamp of go.mod + go.sum + build flags, rebuilt only when one of those changes.
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  <- scripts/toolchain/kube
+#   kwok                                                             <- scripts/toolchain/kwok
+# etcd comes from Debian (apt-get install etcd-server); see ETCD below for why that is enough.
+# Called by scripts/cluster.sh; safe to run on its own and to re-run.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$STAGECRAFT_ROOT"
+
+BIN="$STAGECRAFT_TOOLS/bin"
+STAMPS="$STAGECRAFT_TOOLS/stamps"
+mkdir -p "$BIN" "$STAMPS"
+
+log() { printf '[cluster-tools] %s\n' "$*" >&2; }
+command -v go >/dev/null || { log "missing go: install Go 1.24+ with access to a Go module proxy"; exit 1; }
+
+# Same contract as build() in scripts/toolchain.sh, but several binaries of one wrapper module go
+# through ONE `go build` so the packages they share (client-go, apiserver, ...) compile once; on
+# 2 cores that is minutes saved. Each binary still gets its own stamp, so status stays per tool.
+# build_many WRAPPER_DIR "name=pkg ..." FLAGS...
+build_many() {
+  local dir="$1" specs="$2"; shift 2
+  local stamp; stamp="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)-$(echo "$*" | sha256sum | cut -c1-16)"
+  local names=() pkgs=() spec
+  for spec in $specs; do
+    local name="${spec%%=*}"
+    if [[ -x "$BIN/$name" && "$(cat "$STAMPS/$name" 2>/dev/null)" == "$stamp" ]]; then
+      log "$name: cached"
+    else
+      names+=("$name") pkgs+=("${spec#*=}")
+    fi
+  done
+  ((${#names[@]})) || return 0
+  log "${names[*]}: building from $dir (first build takes minutes; Go's module and build caches make later ones fast)"
+  local t0=$SECONDS out; out="$(mktemp -d "$BIN/.build.XXXXXX")"
+  # go build -o DIR/ names each binary after its package's last path element (= the tool name).
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@" -o "$out/" "${pkgs[@]}")
+  for name in "${names[@]}"; do
+    mv -f "$out/$name" "$BIN/$name"
+    echo "$stamp" >"$STAMPS/$name"
+  done
+  rmdir "$out"
+  log "${names[*]}: built in $((SECONDS - t0))s"
+}
+
+# --- Kubernetes control plane + kubectl ------------------------------------------------------
+KUBE_DIR=scripts/toolchain/kube
+KUBE_VERSION="$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' "$KUBE_DIR/go.mod")" # v1.33.13
+KUBE_MINOR="$(echo "$KUBE_VERSION" | cut -d. -f2)"
+# What hack/lib/version.sh stamps into a release. Without it the binaries report v0.0.0-master
+# and pulumi-kubernetes refuses the cluster ("minimum supported cluster version is v1.13. found
+# v0.0"). gitCommit/buildDate are not known from a module zip; they are left at their defaults
+# so the flags (and so the stamp) stay the same from build to build.
+kube_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kube_ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$KUBE_MINOR -X $pkg.gitTreeState=clean"
+done
+# Release build tags (hack/lib/golang.sh): selinux, notest (no test-only code paths), grpcnotrace.
+build_many "$KUBE_DIR" "
+  kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
+  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+  kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+  kubectl=k8s.io/kubernetes/cmd/kubectl" \
+  -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
+
+# --- KWOK -------------------------------------------------------------------------------------
+KWOK_DIR=scripts/toolchain/kwok
+KWOK_VERSION="$(awk '$1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KWOK_DIR/go.mod")"
+build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
+  -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+
+log "ready: kube $KUBE_VERSION (apiserver, controller-manager, scheduler, kubectl), kwok $KWOK_VERSION"
