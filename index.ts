@@ -40,7 +40,6 @@ function load() {
 
 const { spec, target } = load();
 
-if (target.kind === "render") pulumi.runtime.registerResourceTransform(redactSecrets);
 const provider =
   target.kind === "eks"
     ? new EksCluster("eks", {
@@ -68,7 +67,8 @@ const stage = new Stage(
       tolerations: placement.tolerations.map((t) => ({ ...t })),
     },
   },
-  { providers: [provider] },
+  // Render mode writes files: no Secret value may reach them.
+  { providers: [provider], transformations: target.kind === "render" ? [redactSecrets] : [] },
 );
 
 export const stageName: string = stage.stage;

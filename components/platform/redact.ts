@@ -12,8 +12,12 @@ export function redactValues(data: Record<string, unknown> | undefined): Record<
   return data && Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
 }
 
-/** A resource transform that redacts Kubernetes Secrets. */
-export const redactSecrets: pulumi.ResourceTransform = (args) => {
+/**
+ * A transformation that redacts Kubernetes Secrets. It is the SDK-side kind (applied in the
+ * program to a component's children), not the engine-side transform, which needs callback support
+ * the language host built here (sdk v3.58.0) does not provide.
+ */
+export const redactSecrets: pulumi.ResourceTransformation = (args) => {
   if (args.type !== "kubernetes:core/v1:Secret") return undefined;
   const props = { ...args.props };
   for (const field of ["stringData", "data"]) {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { setCommand, SpecError, type SpecProblem } from "./errors";
 import { applyOverrides } from "./overrides";
 import { checkRules } from "./rules";
+import { checkEksTarget } from "./targetRules";
 import { Spec } from "./spec";
 import { Target } from "./target";
 
@@ -207,6 +208,7 @@ export function validateStack(stack: string, raw: RawStack): LoadedStack {
     throw new SpecError(stack, problems);
   }
   problems.push(...checkRules(stack, spec.data));
+  if (target.success) problems.push(...checkEksTarget(stack, spec.data, target.data));
   if (problems.length > 0 || !target.success) throw new SpecError(stack, problems);
   return { stack, spec: spec.data, target: target.data };
 }
