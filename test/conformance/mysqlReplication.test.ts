@@ -3,11 +3,13 @@
  * primaryBootstrapSql, and replicas made by replicaInitScript with server ids from serverIdScript.
  * Proves that data written before a replica exists reaches it through the clone, later writes
  * through GTID replication, that the replica refuses application writes, and that every script is
- * idempotent. The my.cnf here is a minimal one of the test's own (the real one is myCnf's job).
+ * idempotent. Each server runs the real my.cnf from myCnf (split stack) plus the server_id file
+ * from serverIdScript; only where it lives (datadir, socket, port, loopback) is the test's own.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { myCnf } from "../../components/data/myCnf";
 import {
   CLONE_MARKER,
   mysqlPasswordEnv,
@@ -50,23 +52,24 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
   let replicaPort = 0;
   const secretsDir = path.join(dir, "secrets");
 
-  /** A minimal cnf: binlog, GTID strictness, row format; the server id comes from an include. */
-  function cnf(name: string, port: number, include?: string): string {
+  /**
+   * The server's config: the rendered my.cnf for its role, then where this test puts it (paths,
+   * loopback port, a small buffer pool for a shared machine), then its server_id file.
+   */
+  function cnf(name: string, port: number, role: "primary" | "replica", serverIdFile: string): string {
+    const rendered = path.join(dir, `${name}-my.cnf`);
+    fs.writeFileSync(rendered, myCnf(spec.data.mysql, { kind: role }));
     const file = path.join(dir, `${name}.cnf`);
     const lines = [
+      `!include ${rendered}`,
       "[mariadbd]",
       `datadir=${path.join(dir, name)}`,
       `socket=${path.join(dir, `${name}.sock`)}`,
       `pid-file=${path.join(dir, `${name}.pid`)}`,
       `port=${port}`,
       "bind-address=127.0.0.1",
-      "log_bin=mysql-bin",
-      "binlog_format=ROW",
-      "gtid_strict_mode=ON",
-      "log_slave_updates=ON",
       "innodb_buffer_pool_size=64M",
-      "skip-name-resolve",
-      ...(include ? [`!include ${include}`] : ["server_id=1"]),
+      `!include ${serverIdFile}`,
       "",
     ];
     fs.writeFileSync(file, lines.join("\n"));
@@ -136,9 +139,9 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     return { ...r, ms: Date.now() - started };
   }
 
-  function serverId(name: string, pod: string): string {
+  function serverId(name: string, pod: string, base = 100, readOnly = true): string {
     const conf = path.join(dir, `${name}-id.cnf`);
-    const r = sh(serverIdScript(100, { confFile: conf, readOnly: true }), { POD_NAME: pod });
+    const r = sh(serverIdScript(base, { confFile: conf, readOnly }), { POD_NAME: pod });
     if (r.status !== 0) throw new Error(`server-id script failed:\n${r.stderr}`);
     return conf;
   }
@@ -152,7 +155,7 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     for (const u of users) passwords[mysqlPasswordEnv(u)] = `${u}-pw-'1`;
 
     // The primary, set up the way the image's entrypoint leaves it: root with a password, local and remote.
-    const pcnf = cnf("primary", primaryPort);
+    const pcnf = cnf("primary", primaryPort, "primary", serverId("primary", "mysql-0", 1, false));
     run("mariadb-install-db", [`--defaults-file=${pcnf}`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"]);
     servers.push(await startServer("primary", "mariadbd", [`--defaults-file=${pcnf}`, "--user=root"], primaryPort));
     run("mariadb", ["--no-defaults", `--socket=${path.join(dir, "primary.sock")}`, "-uroot"], {
@@ -199,7 +202,7 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     beforeAll(async () => {
       ok(primaryPort, "account", passwords[mysqlPasswordEnv("account")], "CREATE TABLE account.t (id INT PRIMARY KEY, v VARCHAR(20))");
       ok(primaryPort, "account", passwords[mysqlPasswordEnv("account")], "INSERT INTO account.t VALUES (1, 'before-replica')");
-      cnf("replica", replicaPort, serverId("replica", "mysql-replica-1"));
+      cnf("replica", replicaPort, "replica", serverId("replica", "mysql-replica-1"));
       const r = replicaInit("replica");
       console.info(`replicaInitScript cloned the primary in ${r.ms} ms`);
       if (r.status !== 0) throw new Error(`replica init failed (${r.status}):\n${r.stderr}`);
@@ -269,7 +272,7 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     const data = path.join(dir, "replica2");
     fs.mkdirSync(path.join(data, "half-copied-db"), { recursive: true });
     fs.writeFileSync(path.join(data, "ibdata1"), "garbage from a clone that died");
-    cnf("replica2", replicaPort, serverId("replica2", "mysql-replica-2"));
+    cnf("replica2", replicaPort, "replica", serverId("replica2", "mysql-replica-2"));
     const r = replicaInit("replica2");
     if (r.status !== 0) throw new Error(`replica init failed (${r.status}):\n${r.stderr}`);
     expect(r.stderr).toMatch(/removing an unfinished clone/);
@@ -279,7 +282,7 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
   });
 
   test("a wrong replication password fails the init at once and leaves no marker", () => {
-    cnf("replica3", replicaPort, serverId("replica3", "mysql-replica-3"));
+    cnf("replica3", replicaPort, "replica", serverId("replica3", "mysql-replica-3"));
     const r = replicaInit("replica3", "not-the-password", 60);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/the primary refused the replication user/);
