@@ -28,7 +28,7 @@ export interface Change {
 }
 
 /** What a red flag is about, most harmful first: the order they are listed in. */
-export const FLAG_KINDS = ["data-loss", "quorum", "kong-config", "network-policy", "connection-budget"] as const;
+export const FLAG_KINDS = ["data-loss", "same-object", "quorum", "kong-config", "network-policy", "connection-budget"] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];
 
 export interface RedFlag {
@@ -62,8 +62,17 @@ function metadata(inputs: Record<string, unknown> | undefined): { name?: string;
   return { name: typeof m?.name === "string" ? m.name : undefined, labels: record(m?.labels) ?? {} };
 }
 
-/** Tier from the `stagecraft.dev/tier` label, else from the component token in the URN. */
-function placeOf(urn: string, type: string, state: ResourceState | undefined): { tier: string; component: string } {
+/**
+ * Tier from the `stagecraft.dev/tier` label, else from the component token in the URN. The component's
+ * name is its URN's: found by walking up the parents the preview knows (a Helm chart sits between a
+ * WebService and its Deployment), else the `app.kubernetes.io/instance` label.
+ */
+function placeOf(
+  urn: string,
+  type: string,
+  state: ResourceState | undefined,
+  parents: ReadonlyMap<string, string>,
+): { tier: string; component: string } {
   const { types } = parseUrn(urn);
   const tokenType = [...types].reverse().find((t) => COMPONENT_TOKEN.test(t));
   const token = tokenType ? COMPONENT_TOKEN.exec(tokenType) : null;
@@ -71,12 +80,12 @@ function placeOf(urn: string, type: string, state: ResourceState | undefined): {
   const provider = type.startsWith("pulumi:providers:");
   const tier = typeof label === "string" ? label : token ? token[1] : provider ? "platform" : "other";
   if (!token) return { tier, component: provider ? "providers" : "other" };
-  let component = token[2];
-  if (state?.parent) {
-    const parent = parseUrn(state.parent);
-    if (parent.types[parent.types.length - 1] === tokenType) component += ` ${parent.name}`;
+  for (let up = state?.parent, hops = 0; up && hops < 10; up = parents.get(up), hops++) {
+    const parent = parseUrn(up);
+    if (parent.types[parent.types.length - 1] === tokenType) return { tier, component: `${token[2]} ${parent.name}` };
   }
-  return { tier, component };
+  const instance = metadata(state?.inputs).labels["app.kubernetes.io/instance"];
+  return { tier, component: typeof instance === "string" ? `${token[2]} ${instance}` : token[2] };
 }
 
 /** The changes in a preview, one per resource, in the engine's order; unchanged and component resources left out. */
@@ -92,6 +101,11 @@ export function changesOf(digest: PreviewDigest): Change[] {
       if (STRENGTH[op] > STRENGTH[seen.op] || (seen.op !== op && [seen.op, op].includes("create") && [seen.op, op].includes("delete")))
         seen.op = "replace";
     }
+  }
+  const parents = new Map<string, string>();
+  for (const s of digest.steps ?? []) {
+    const parent = s.newState?.parent ?? s.oldState?.parent;
+    if (parent) parents.set(s.urn, parent);
   }
   const out: Change[] = [];
   for (const [urn, { op, steps }] of byUrn) {
@@ -113,7 +127,7 @@ export function changesOf(digest: PreviewDigest): Change[] {
       op,
       kind: type.split(":").pop() ?? type,
       name: metadata(newInputs).name ?? metadata(oldInputs).name ?? parseUrn(urn).name,
-      ...placeOf(urn, type, newState ?? oldState),
+      ...placeOf(urn, type, newState ?? oldState, parents),
       oldInputs,
       newInputs,
       diff,
@@ -194,9 +208,14 @@ function widerPolicy(c: Change): string[] {
   if (c.kind !== "NetworkPolicy") return [];
   const oldSpec = c.oldInputs?.spec;
   if (c.op === "delete") {
-    const s = record(oldSpec);
-    const denies = (["ingress", "egress"] as const).some((d) => policyBreadth(s, d).peers === 0);
-    return denies ? ["a NetworkPolicy that denies traffic is deleted: what it blocked may now pass"] : [];
+    // Policies add up: deleting one that allows something only narrows. A pure deny policy (every
+    // direction it declares has no rule, like a default-deny) is what kept traffic out.
+    const s = record(oldSpec) ?? {};
+    const declared = Array.isArray(s.policyTypes) ? s.policyTypes : ["Ingress"];
+    const pureDeny =
+      declared.length > 0 &&
+      declared.every((t) => (Array.isArray(s[String(t).toLowerCase()]) ? (s[String(t).toLowerCase()] as unknown[]).length === 0 : true));
+    return pureDeny ? ["a deny-only NetworkPolicy is deleted: what it kept out may now pass"] : [];
   }
   if (c.op !== "update" && c.op !== "replace") return [];
   const out: string[] = [];
@@ -206,6 +225,38 @@ function widerPolicy(c: Change): string[] {
     if (b.ports > a.ports) out.push(`${d} ports ${count(a.ports)} → ${count(b.ports)}`);
   }
   return out.length > 0 ? [`the NetworkPolicy opens wider: ${out.join(", ")}`] : [];
+}
+
+/**
+ * The same Kubernetes object deleted under one Pulumi URN and created under another (a component
+ * changed type, a resource was renamed): the create fails because the object exists, or the later
+ * delete removes the new object (pulumi-kubernetes#2948). An alias to the old URN moves it in place.
+ */
+function sameObject(changes: readonly Change[]): RedFlag[] {
+  const key = (c: Change) => {
+    const ns = record((c.newInputs ?? c.oldInputs)?.metadata)?.namespace;
+    return `${c.kind}/${typeof ns === "string" ? ns : ""}/${c.name}`;
+  };
+  const created = new Map(changes.filter((c) => c.op === "create").map((c) => [key(c), c]));
+  const groups = new Map<string, Change[]>();
+  for (const d of changes.filter((c) => c.op === "delete")) {
+    const c = created.get(key(d));
+    if (!c || c.urn === d.urn) continue;
+    const move = `${d.component} → ${c.component}`;
+    groups.set(move, [...(groups.get(move) ?? []), d]);
+  }
+  return [...groups].map(([move, ds]) => ({
+    kind: "same-object" as const,
+    reasons: [
+      `**delete + create** ${move}: ${ds
+        .map((d) => `${d.kind} \`${d.name}\``)
+        .sort()
+        .join(
+          ", ",
+        )} ${ds.length === 1 ? "is" : "are"} deleted under the old Pulumi URN and created under a new one, with the same Kubernetes name: ` +
+        "on a cluster the create fails, or the delete removes the new object; alias the new resources to the old URNs",
+    ],
+  }));
 }
 
 /** At or above this share of a server's limit, a connection budget is a red flag. */
@@ -240,11 +291,14 @@ export function redFlags(changes: readonly Change[], budget?: ConnectionBudget):
   const worst = ["StatefulSet", "PersistentVolumeClaim", "Secret"];
   const weight = (c: Change) => (isMysqlPrimary(c) ? 0 : worst.includes(c.kind) ? worst.indexOf(c.kind) + 1 : worst.length + 1);
   const ordered = [...changes].sort((a, b) => weight(a) - weight(b));
-  for (const [kind, rule] of rules)
+  const moved = sameObject(changes);
+  for (const [kind, rule] of rules) {
     for (const c of ordered) {
       const reasons = rule(c);
       if (reasons.length > 0) out.push({ kind, change: c, reasons });
     }
+    if (kind === "data-loss") out.push(...moved);
+  }
   return [...out, ...budgetFlags(budget)];
 }
 
@@ -271,11 +325,29 @@ export function describeField(c: Change, path: string, kind: string): string {
   return `\`${path}\`${what}${forces}`;
 }
 
-const MAX_FIELDS = 6;
+const MAX_FIELDS = 4;
 function changeLine(c: Change): string {
   const fields = Object.entries(c.diff).map(([p, k]) => describeField(c, p, k));
   const shown = fields.slice(0, MAX_FIELDS).join(", ") + (fields.length > MAX_FIELDS ? `, and ${fields.length - MAX_FIELDS} more` : "");
   return `**${c.op}** ${c.kind} \`${c.name}\`${shown ? `: ${shown}` : ""}`;
+}
+
+/**
+ * One line per change that has fields to show; changes with nothing more to say (creates, deletes)
+ * share one line per op, so a new component is one line, not ten. Strongest op first.
+ */
+export function componentLines(changes: readonly Change[]): string[] {
+  const sorted = [...changes].sort(
+    (a, b) => STRENGTH[b.op] - STRENGTH[a.op] || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+  );
+  const out: string[] = [];
+  for (const op of [...new Set(sorted.map((c) => c.op))]) {
+    const ofOp = sorted.filter((c) => c.op === op);
+    const bare = ofOp.filter((c) => Object.keys(c.diff).length === 0);
+    out.push(...ofOp.filter((c) => Object.keys(c.diff).length > 0).map(changeLine));
+    if (bare.length > 0) out.push(`**${op}** ${bare.map((c) => `${c.kind} \`${c.name}\``).join(", ")}`);
+  }
+  return out;
 }
 
 export interface SummaryOptions {
@@ -324,7 +396,7 @@ export function summaryMarkdown(digest: PreviewDigest, opts: SummaryOptions = {}
       const inTier = changes.filter((c) => c.tier === tier);
       for (const component of [...new Set(inTier.map((c) => c.component))].sort()) {
         out.push(`- ${component}`);
-        for (const c of inTier.filter((x) => x.component === component)) out.push(`  - ${changeLine(c)}`);
+        out.push(...componentLines(inTier.filter((x) => x.component === component)).map((l) => `  - ${l}`));
       }
       out.push("");
     }

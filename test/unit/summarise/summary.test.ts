@@ -78,6 +78,52 @@ describe("recorded preview with red flags", () => {
   });
 });
 
+describe("recorded real preview: the micro stack moving from the split stage", () => {
+  // Recorded with the real engine and Stagecraft's own program: stack micro brought up with split's
+  // spec, then previewed with micro's (see test/fixtures/previews/README.md).
+  const real = load("micro-from-split.json");
+  const md = summaryMarkdown(real);
+  const flags = redFlags(changesOf(real));
+
+  test("the data tier moves in place: no data-loss flag, the MySQL StatefulSets are updates", () => {
+    expect(flags.filter((f) => f.kind === "data-loss")).toEqual([]);
+    const mysql = changesOf(real).filter((c) => c.kind === "StatefulSet" && c.name.startsWith("mysql"));
+    expect(mysql.map((c) => [c.name, c.op])).toEqual(
+      expect.arrayContaining([
+        ["mysql", "update"],
+        ["mysql-replica", "update"],
+      ]),
+    );
+  });
+
+  test("services that change kind (web -> rpc) keep their Kubernetes names under new URNs: flagged, one line per component", () => {
+    expect(flags.map((f) => f.kind)).toEqual(["same-object", "same-object", "network-policy", "network-policy"]);
+    expect(md).toMatch(
+      /- \*\*delete \+ create\*\* WebService account → RpcService account: ConfigMap `account-config`, Deployment `account`, .*alias the new resources/,
+    );
+    expect(md).toContain(
+      "NetworkPolicy `allow-web` (platform · CallGraphPolicies network-policies): the NetworkPolicy opens wider: egress peers 6 → 7",
+    );
+  });
+
+  test("grouped by the real tiers and components, chart-rendered objects under their component", () => {
+    expect([...md.matchAll(/^\*\*(\w+)\*\*$/gm)].map((m) => m[1])).toEqual(["platform", "data", "app", "edge"]);
+    for (const component of [
+      "RpcService account",
+      "RpcService feed",
+      "WebService web",
+      "KongGateway kong",
+      "NginxLoadBalancer nginx",
+      "EtcdCluster etcd",
+    ])
+      expect(md).toContain(`\n- ${component}\n`);
+    expect(md).toContain(
+      "  - **create** Deployment `kong`, PodDisruptionBudget `kong`, Secret `kong-secrets`, Service `kong-proxy`, ServiceAccount `kong`",
+    );
+    expect(md).not.toContain("[secret]");
+  });
+});
+
 describe("recorded benign preview", () => {
   const md = summaryMarkdown(benign);
 
