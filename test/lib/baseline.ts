@@ -6,6 +6,7 @@
  * blocked by the proxy), and several rules are Stagecraft's own (PDB that allows a disruption,
  * per-workload ServiceAccount, PVC retention), so the check is a pure function in the test suite.
  */
+import { TIER_LABEL } from "../../components/lib/names";
 
 export interface ObjectMeta {
   readonly name?: string;
@@ -55,6 +56,8 @@ export const RECOMMENDED_LABELS = [
 /** A ServiceAccount annotated so may have its token mounted (a workload that talks to the API server). */
 export const TOKEN_ANNOTATION = "stagecraft.dev/needs-api-token";
 const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
+/** `app.kubernetes.io/component` values of data stores (names.ts Role). */
+const DATA_COMPONENTS = ["database", "cache", "registry"];
 
 export function formatViolation(v: Violation): string {
   const where = `${v.kind} ${v.namespace ? `${v.namespace}/` : ""}${v.name}${v.container ? ` container ${v.container}` : ""}`;
@@ -230,17 +233,11 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
   const pdbs = manifests.filter((m) => m.kind === "PodDisruptionBudget");
   const hpas = manifests.filter((m) => m.kind === "HorizontalPodAutoscaler");
 
-  // Which workloads use which ServiceAccount, to find shared ones.
-  const saUsers = new Map<string, string[]>();
   const saOf = (pod: PodSpec) => pod.serviceAccountName ?? pod.serviceAccount ?? "default";
   const templateOf = (w: K8sObject): PodTemplate | undefined => {
     const spec = specOf<WorkloadSpec>(w);
     return w.kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
   };
-  for (const w of workloads) {
-    const key = `${nsOf(w)}/${saOf(templateOf(w)?.spec ?? {})}`;
-    saUsers.set(key, [...(saUsers.get(key) ?? []), `${w.kind} ${nameOf(w)}`]);
-  }
 
   for (const w of workloads) {
     const kind = w.kind ?? "";
@@ -324,14 +321,16 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
     }
     if (pod.hostNetwork || pod.hostPID || pod.hostIPC) add("security-context", "shares the host's network, PID or IPC namespace");
 
-    // ServiceAccount: its own, present, and no API token unless annotated as needing one.
+    // ServiceAccount: its own, present, and no API token unless annotated as needing one. "Its own" is
+    // by name: the workload's (web) or its owner's for a helper of the same thing (web-migrate,
+    // mysql-bootstrap, mysql-replica), so no workload runs with an identity meant for another app.
     const saName = saOf(pod);
     if (saName === "default") add("service-account", "runs under the namespace's default ServiceAccount: give it its own");
     else {
       const sa = manifests.find((m) => sameObject(m, "ServiceAccount", saName, ns));
-      const sharers = (saUsers.get(`${ns}/${saName}`) ?? []).filter((u) => u !== `${kind} ${name}`);
       if (!sa) add("service-account", `uses ServiceAccount ${saName}, which is not among the manifests`);
-      if (sharers.length > 0) add("service-account", `shares ServiceAccount ${saName} with ${sharers.join(", ")}`);
+      if (saName !== name && !name.startsWith(`${saName}-`))
+        add("service-account", `runs as ServiceAccount ${saName}, which belongs to another workload: give it its own (${name})`);
       const needsToken = sa?.metadata?.annotations?.[TOKEN_ANNOTATION] === "true";
       const saAutomount = (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken;
       if (!needsToken && (pod.automountServiceAccountToken ?? saAutomount ?? true) !== false)
@@ -380,13 +379,17 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
       }
     }
 
-    // Stateful data outlives the StatefulSet: volumes from claim templates, kept on delete and scale-down.
+    // Stateful data outlives the StatefulSet: a data store keeps its volumes in claim templates, and
+    // every claim is kept on delete and scale-down. A StatefulSet used only for its at-most-one
+    // identity (Celery beat) holds no data and needs neither.
     if (kind === "StatefulSet") {
       const spec = specOf<WorkloadSpec>(w);
-      if ((spec.volumeClaimTemplates ?? []).length === 0)
-        add("statefulset-storage", "has no volumeClaimTemplates: its data would not persist");
+      const meta = { ...podLabels, ...(w.metadata?.labels ?? {}) };
+      const dataStore = meta[TIER_LABEL] === "data" || DATA_COMPONENTS.includes(meta["app.kubernetes.io/component"] ?? "");
+      const claims = (spec.volumeClaimTemplates ?? []).length;
+      if (dataStore && claims === 0) add("statefulset-storage", "is a data store without volumeClaimTemplates: its data would not persist");
       const policy = spec.persistentVolumeClaimRetentionPolicy;
-      if (policy?.whenDeleted !== "Retain" || policy.whenScaled !== "Retain")
+      if ((dataStore || claims > 0) && (policy?.whenDeleted !== "Retain" || policy.whenScaled !== "Retain"))
         add(
           "statefulset-storage",
           `persistentVolumeClaimRetentionPolicy is ${policy ? JSON.stringify(policy) : "unset"}: set whenDeleted and whenScaled to Retain`,

@@ -513,9 +513,15 @@ const CASES: readonly Case[] = [
     edit: (f) => f.set("DaemonSet/shipper", `${WEB_POD}.automountServiceAccountToken`, true),
   },
   {
+    name: "a Job running as another app's ServiceAccount",
+    rule: "service-account",
+    says: /runs as ServiceAccount redis, which belongs to another workload: give it its own \(web-migrate\)/,
+    edit: (f) => f.add(job("web-migrate", "redis")),
+  },
+  {
     name: "shared ServiceAccount",
     rule: "service-account",
-    says: /shares ServiceAccount web with Deployment web/,
+    says: /runs as ServiceAccount web, which belongs to another workload/,
     edit: (f) => f.set("CronJob/report", "spec.jobTemplate.spec.template.spec.serviceAccountName", "web"),
   },
 
@@ -567,9 +573,9 @@ const CASES: readonly Case[] = [
 
   // StatefulSet storage.
   {
-    name: "no volumeClaimTemplates",
+    name: "data store without volumeClaimTemplates",
     rule: "statefulset-storage",
-    says: /has no volumeClaimTemplates/,
+    says: /is a data store without volumeClaimTemplates/,
     edit: (f) => f.del("StatefulSet/redis", "spec.volumeClaimTemplates"),
   },
   {
@@ -579,6 +585,12 @@ const CASES: readonly Case[] = [
     edit: (f) => f.del("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy"),
   },
   {
+    name: "claims of a StatefulSet outside the data tier deleted with it",
+    rule: "statefulset-storage",
+    says: /"whenDeleted":"Delete"/,
+    edit: (f) => notAStore(f).set("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Delete"),
+  },
+  {
     name: "PVCs deleted on scale-down",
     rule: "statefulset-storage",
     says: /"whenScaled":"Delete"/,
@@ -586,8 +598,37 @@ const CASES: readonly Case[] = [
   },
 ];
 
+/** Turns the Redis StatefulSet into one outside the data tier (the way Celery beat uses a StatefulSet). */
+const notAStore = (f: Fixture) =>
+  f
+    .set("StatefulSet/redis", "metadata.labels", labels("redis", "scheduler"))
+    .set("StatefulSet/redis", "spec.template.metadata.labels", labels("redis", "scheduler"));
+
+/** A one-off Job with the baseline, run as `sa`. */
+const job = (name: string, sa: string): K8sObject => ({
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata: { name, namespace: NS, labels: labels(name, "migration") },
+  spec: {
+    template: {
+      metadata: { labels: labels(name, "migration") },
+      spec: podSpec(sa, [{ name: "migrate", image: "ghcr.io/stagecraft-demo/django-web:2.0.0", resources, securityContext }], {
+        restartPolicy: "OnFailure",
+      }),
+    },
+  },
+});
+
 const PASSING: readonly { name: string; edit: (f: Fixture) => void }[] = [
   { name: "an untouched fixture", edit: () => undefined },
+  { name: "a helper Job running as its owner's ServiceAccount", edit: (f) => f.add(job("web-migrate", "web")) },
+  {
+    name: "a StatefulSet outside the data tier that holds no data",
+    edit: (f) =>
+      notAStore(f)
+        .del("StatefulSet/redis", "spec.volumeClaimTemplates")
+        .del("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy"),
+  },
   {
     name: "a single-replica Deployment without PDB or spread",
     edit: (f) =>
