@@ -115,7 +115,8 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   command: [
                     "sh",
                     "-c",
-                    `set -e; sh -c "$BOOTSTRAP" | mariadb -h ${serviceHost(NAMES.mysql, ns)} -P ${PORTS.mysql} -uroot -p"$MARIADB_ROOT_PASSWORD"`,
+                    // MYSQL_PWD keeps the password off the command line (and out of `ps`).
+                    `set -e; sh -c "$BOOTSTRAP" | MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -h ${serviceHost(NAMES.mysql, ns)} -P ${PORTS.mysql} -uroot`,
                   ],
                   env: [
                     { name: "BOOTSTRAP", value: bootstrap },
