@@ -30,6 +30,8 @@ export interface ReportModel {
 }
 
 export const usd = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** A unit price: list prices have up to four decimals ($0.0225/h), which cents would hide. */
+export const rate = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
 export const vcpu = (milli: number) => `${(milli / 1000).toLocaleString("en-US", { maximumFractionDigits: 2 })} vCPU`;
 export const gib = (mi: number) => `${(mi / 1024).toLocaleString("en-US", { maximumFractionDigits: 2 })} GiB`;
 
@@ -67,18 +69,18 @@ function costRows(m: ReportModel, c: StageCost): string[][] {
   const p = m.prices;
   const inst = p.instances[m.instanceType];
   return [
-    [`EC2 nodes: ${c.nodes} × ${m.instanceType}`, `${c.nodes} × ${usd(inst?.perHour ?? 0)}/h × ${p.hoursPerMonth} h`, usd(c.nodesMonthly)],
+    [`EC2 nodes: ${c.nodes} × ${m.instanceType}`, `${c.nodes} × ${rate(inst?.perHour ?? 0)}/h × ${p.hoursPerMonth} h`, usd(c.nodesMonthly)],
     [
       `EBS gp3: ${c.ebsGiB} GiB`,
-      `(${c.ebsGiB - c.nodes * p.nodeRootVolumeGiB} GiB volumes + ${c.nodes} × ${p.nodeRootVolumeGiB} GiB node disks) × ${usd(p.ebsGp3PerGiBMonth)}/GiB-month`,
+      `(${c.ebsGiB - c.nodes * p.nodeRootVolumeGiB} GiB volumes + ${c.nodes} × ${p.nodeRootVolumeGiB} GiB node disks) × ${rate(p.ebsGp3PerGiBMonth)}/GiB-month`,
       usd(c.ebsMonthly),
     ],
     [
       `NLB: ${c.loadBalancers}`,
-      `${c.loadBalancers} × (${usd(p.nlbPerHour)} + ${p.assumedNlbLcusPerLoadBalancer} LCU × ${usd(p.nlbLcuPerHour)})/h × ${p.hoursPerMonth} h`,
+      `${c.loadBalancers} × (${rate(p.nlbPerHour)} + ${p.assumedNlbLcusPerLoadBalancer} LCU × ${rate(p.nlbLcuPerHour)})/h × ${p.hoursPerMonth} h`,
       usd(c.loadBalancersMonthly),
     ],
-    ["EKS control plane", `${usd(p.eksControlPlanePerHour)}/h × ${p.hoursPerMonth} h`, usd(c.controlPlaneMonthly)],
+    ["EKS control plane", `${rate(p.eksControlPlanePerHour)}/h × ${p.hoursPerMonth} h`, usd(c.controlPlaneMonthly)],
     ["total (pods at rest)", "", usd(c.totalMonthly)],
     [`total if every HPA stayed at its maximum (${c.nodesAtPeak} nodes)`, "", usd(c.totalMonthlyAtPeak)],
   ];
