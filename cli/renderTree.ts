@@ -43,12 +43,10 @@ function sortKeys(v: unknown): unknown {
 /** Secret values never reach the tree, whatever the raw file holds. */
 export function redactObject(o: K8sObject): K8sObject {
   if (o.kind !== "Secret") return o;
-  const out = { ...o };
-  for (const field of ["data", "stringData"]) {
-    const d = o[field] as Record<string, unknown> | undefined;
-    if (d) out[field] = Object.fromEntries(Object.keys(d).map((k) => [k, REDACTED]));
-  }
-  return out;
+  // Keys survive as stringData (still a valid Secret), values never.
+  const { data, stringData, ...rest } = o;
+  const keys = [...Object.keys((data as Record<string, unknown>) ?? {}), ...Object.keys((stringData as Record<string, unknown>) ?? {})];
+  return { ...rest, stringData: Object.fromEntries([...new Set(keys)].sort().map((k) => [k, REDACTED])) } as K8sObject;
 }
 
 /** Reads every object of every YAML file under `dir`. */

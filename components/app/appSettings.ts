@@ -13,11 +13,6 @@ export const ENV = {
   etcdPassword: "ETCD_PASSWORD",
 } as const;
 
-/** Port of nginx's cluster-internal server (the nchan publisher lives there, never on the public one). */
-export const NGINX_INTERNAL_PORT = 8081;
-/** Service exposing nginx's internal server inside the cluster only. */
-export const NGINX_INTERNAL_SERVICE = "nginx-internal";
-
 export interface AppSettings {
   readonly service: string;
   readonly layer: "app" | "data";
@@ -83,7 +78,7 @@ export function appSettings(service: ServiceSpec, spec: Spec, namespace: string)
     calls,
     push:
       push?.kind === "nchan"
-        ? { kind: "nchan", publishUrl: `http://${host(NGINX_INTERNAL_SERVICE)}:${NGINX_INTERNAL_PORT}${push.publisherPath}` }
+        ? { kind: "nchan", publishUrl: `http://${host(NAMES.nginxInternal)}:${PORTS.nginxInternal}${push.publisherPath}` }
         : push?.kind === "tormq"
           ? { kind: "tormq", publishUrl: `tcp://${host(NAMES.push)}:${push.zmqPort}` }
           : undefined,

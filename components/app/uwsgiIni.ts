@@ -1,6 +1,6 @@
 /**
  * `uwsgi.ini` of a Django web service: uWSGI master + worker processes, each running gevent.
- * A pure function of the service spec; the WebService component mounts it from a ConfigMap.
+ * A pure function of the service spec; the AppService component mounts it from a ConfigMap.
  */
 import type { ServiceSpec, UwsgiSpec } from "../stage/spec";
 

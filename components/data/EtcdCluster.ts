@@ -171,12 +171,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
         ),
     );
     const script = etcdAuthScript(plan, { endpoints: this.endpoints, rootPasswordEnv: "ETCD_ROOT_PASSWORD", waitSeconds: 300 });
-    const jobLabels = labels(`${NAMES.etcd}-auth`, "registry", "data");
+    const jobLabels = labels(NAMES.etcdAuth, "registry", "data");
     new k8s.batch.v1.Job(
       `${name}-auth`,
       {
         metadata: {
-          name: `${NAMES.etcd}-auth`,
+          name: NAMES.etcdAuth,
           namespace: ns,
           labels: jobLabels,
           annotations: { "stagecraft.dev/plan-hash": contentHash(script) },

@@ -91,7 +91,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
 
     // Schemas and users: re-applied whenever the set of users changes (a new Job, same name).
     const bootstrap = primaryBootstrapSql({ replUserEnv: "REPL_USER", replPasswordEnv: "REPL_PASSWORD", services: args.services });
-    const jobName = `${NAMES.mysql}-bootstrap`;
+    const jobName = NAMES.mysqlBootstrap;
     const jobLabels = labels(jobName, "migration", "data");
     const tmp = scratch("tmp", "/tmp");
     new k8s.batch.v1.Job(

@@ -6,7 +6,6 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NGINX_INTERNAL_PORT, NGINX_INTERNAL_SERVICE } from "../app/appSettings";
 import { labels, NAMES, PORTS, selectorLabels } from "../lib/names";
 import { container, contentHash, probes, scratch } from "../lib/pod";
 import type { NginxSpec } from "../stage/spec";
@@ -37,7 +36,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
       ...args.conf,
       nginx: n,
       listenPort: PORTS.nginx,
-      internalPort: NGINX_INTERNAL_PORT,
+      internalPort: PORTS.nginxInternal,
       modules: nchan ? [NCHAN_MODULE] : [],
     });
     const lbl = labels(NAMES.nginx, "load-balancer", "edge");
@@ -49,7 +48,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     const tmp = scratch("tmp", "/tmp", "256Mi");
     const ports = [
       { name: "http", containerPort: PORTS.nginx },
-      ...(nchan ? [{ name: "internal", containerPort: NGINX_INTERNAL_PORT }] : []),
+      ...(nchan ? [{ name: "internal", containerPort: PORTS.nginxInternal }] : []),
     ];
     edgeWorkload(
       name,
@@ -86,8 +85,8 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
       new k8s.core.v1.Service(
         `${name}-internal`,
         {
-          metadata: { name: NGINX_INTERNAL_SERVICE, namespace: args.namespace, labels: lbl },
-          spec: { selector: selectorLabels(NAMES.nginx), ports: [{ name: "internal", port: NGINX_INTERNAL_PORT, targetPort: "internal" }] },
+          metadata: { name: NAMES.nginxInternal, namespace: args.namespace, labels: lbl },
+          spec: { selector: selectorLabels(NAMES.nginx), ports: [{ name: "internal", port: PORTS.nginxInternal, targetPort: "internal" }] },
         },
         { parent: this },
       );

@@ -6,6 +6,8 @@
 /** Ports the workloads listen on. Unprivileged (>1024) where the server runs as non-root. */
 export const PORTS = {
   nginx: 8080,
+  /** nginx's cluster-internal server: the nchan publisher, never behind the public load balancer. */
+  nginxInternal: 8081,
   mysql: 3306,
   redis: 6379,
   etcdClient: 2379,
@@ -30,6 +32,12 @@ export const NAMES = {
   push: "push",
   shortUrl: "shorturl",
   beat: "celery-beat",
+  /** Service exposing nginx's internal server inside the cluster only. */
+  nginxInternal: "nginx-internal",
+  /** Job that keeps MySQL's replication user and each service's schema and user in place. */
+  mysqlBootstrap: "mysql-bootstrap",
+  /** Job that applies etcd users, roles and `auth enable`. */
+  etcdAuth: "etcd-auth",
 } as const;
 
 export const workerName = (worker: string) => `celery-${worker}`;

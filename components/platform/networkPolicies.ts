@@ -10,7 +10,6 @@
  * Pure: a validated spec in, plain manifests out, in a deterministic order (sorted by name), so a
  * reordering of services in the stack file changes nothing in a preview.
  */
-import { NGINX_INTERNAL_PORT } from "../app/appSettings";
 import { migrateJobName, NAMES, PART_OF, PORTS, TIER_LABEL, workerName } from "../lib/names";
 import type { ServiceSpec, Spec } from "../stage/spec";
 
@@ -61,8 +60,8 @@ const DNS_NAMESPACE = "kube-system";
 const DNS_POD_LABELS = { "k8s-app": "kube-dns" };
 
 /** Jobs the data tier runs (named as MySqlCluster and EtcdCluster name them): users and schemas, etcd roles. */
-export const MYSQL_BOOTSTRAP_JOB = `${NAMES.mysql}-bootstrap`;
-export const ETCD_AUTH_JOB = `${NAMES.etcd}-auth`;
+export const MYSQL_BOOTSTRAP_JOB = NAMES.mysqlBootstrap;
+export const ETCD_AUTH_JOB = NAMES.etcdAuth;
 
 /** A source outside the namespace's pods: clients of the edge. */
 const ANYWHERE = "*";
@@ -133,7 +132,7 @@ export function allowedFlows(spec: Spec): Flow[] {
 
   const push = spec.push;
   // nchan publishes on nginx's internal server, never on the public port's location.
-  if (push?.kind === "nchan" && nginx) for (const p of publishers) allow(p, NAMES.nginx, NGINX_INTERNAL_PORT);
+  if (push?.kind === "nchan" && nginx) for (const p of publishers) allow(p, NAMES.nginx, PORTS.nginxInternal);
   if (push?.kind === "tormq") {
     for (const e of edgeApps) allow(e, NAMES.push, push.port);
     // Backends publish over ZeroMQ to every replica (headless Service): no replica-to-replica traffic.

@@ -9,13 +9,12 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { appSettings, ENV } from "../app/appSettings";
+import { AppService } from "../app/AppService";
 import { CeleryBeat } from "../app/CeleryBeat";
 import { CeleryWorker } from "../app/CeleryWorker";
 import { PushService } from "../app/PushService";
-import { RpcService } from "../app/RpcService";
 import { needsRpcConfig, rpcConfigJson } from "../app/rpcConfig";
 import { ShortUrl } from "../app/ShortUrl";
-import { WebService } from "../app/WebService";
 import { DEFAULT_PREFIX_ROOT } from "../data/etcdAuth";
 import { EtcdCluster } from "../data/EtcdCluster";
 import { MySqlCluster } from "../data/MySqlCluster";
@@ -114,9 +113,7 @@ export class Stage extends pulumi.ComponentResource {
       const settings = appSettings(s, spec, ns);
       const rpcConfig = rpcJson(s);
       const deps = { parent: this, dependsOn: [namespace, ...stores, ...(etcd ? [etcd] : [])] };
-      if (s.kind === "web")
-        new WebService(s.name, { service: s, namespace: ns, settings, rpcConfig, etcdAuth: etcdAuth && !!rpcConfig }, deps);
-      else new RpcService(s.name, { service: s, namespace: ns, settings, rpcConfig: rpcConfig ?? "{}", etcdAuth }, deps);
+      new AppService(s.name, { service: s, namespace: ns, settings, rpcConfig, etcdAuth: etcdAuth && !!rpcConfig }, deps);
     }
     const byName = new Map(spec.services.map((s) => [s.name, s]));
     for (const w of spec.workers) {

@@ -49,7 +49,7 @@ const Hpa = z
     targetCpuPercent: int(10, 100).default(70),
   })
   .strict()
-  .refine((h) => h.maxReplicas >= h.minReplicas, { message: "maxReplicas must be at least minReplicas" });
+  .refine((h) => h.maxReplicas >= h.minReplicas, { message: "must be at least minReplicas", path: ["maxReplicas"] });
 
 /** uWSGI master + workers with gevent, as the write-up runs Django. */
 const Uwsgi = z

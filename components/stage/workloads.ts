@@ -77,7 +77,9 @@ export function workloads(spec: Spec): Workload[] {
   }
   for (const w of spec.workers)
     add({ name: workerName(w.name), kind: "Deployment", tier: "app", role: "worker", replicas: w.replicas, resources: w.resources });
-  if (spec.beat) add({ name: NAMES.beat, kind: "Deployment", tier: "app", role: "scheduler", replicas: 1, resources: spec.beat.resources });
+  // A StatefulSet: beat must never run twice (see CeleryBeat.ts).
+  if (spec.beat)
+    add({ name: NAMES.beat, kind: "StatefulSet", tier: "app", role: "scheduler", replicas: 1, resources: spec.beat.resources });
   if (spec.push?.kind === "tormq")
     add({ name: NAMES.push, kind: "Deployment", tier: "app", role: "push", replicas: spec.push.replicas, resources: spec.push.resources });
   if (spec.shortUrl)

@@ -35,7 +35,9 @@ export function dataBearing(step: Step): boolean {
 export function dataLosses(steps: readonly Step[]): string[] {
   return steps
     .filter(dataBearing)
-    .filter((s) => ["replace", "create-replacement", "delete-replaced"].includes(s.op) || (s.op === "delete" && !s.oldState?.retainOnDelete))
+    .filter(
+      (s) => ["replace", "create-replacement", "delete-replaced"].includes(s.op) || (s.op === "delete" && !s.oldState?.retainOnDelete),
+    )
     .map((s) => `${s.op} ${s.urn}`);
 }
 
@@ -55,29 +57,36 @@ describe("stage moves on one stack, through the real engine", () => {
   beforeAll(() => {
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(configFile, fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.mvc.yaml"), "utf8"));
-    execFileSync("bash", ["-c", `source scripts/env.sh && bash scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`], { cwd: ROOT, env });
+    execFileSync("bash", ["-c", `source scripts/env.sh && bash scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`], {
+      cwd: ROOT,
+      env,
+    });
     // micro and ddd need the Kong consumer key: an environment secret, set once like a team would.
     pulumi(`config set --secret kongMobileAppKey test-consumer-key-0123456789`);
     pulumi("up --yes --skip-preview");
   }, 15 * 60_000);
 
   let from = "mvc";
-  test.each(MOVES)("move to %s: no data-bearing object replaced or lost, and the move applies", (to) => {
-    const stageFile = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${to}.yaml`), "utf8");
-    fs.writeFileSync(configFile, promotedText(fs.readFileSync(configFile, "utf8"), stageFile));
-    const json = pulumi("preview --json");
-    fs.writeFileSync(path.join(artifacts, `${from}-to-${to}.json`), json);
-    const steps = (JSON.parse(json) as { steps?: Step[] }).steps ?? [];
-    expect(steps.filter((s) => s.op !== "same").length).toBeGreaterThan(0);
-    expect(dataLosses(steps)).toEqual([]);
-    // The primary, the cache and their credentials are the same objects at every stage.
-    for (const name of ["mysql", "redis"]) {
-      const sts = steps.find((s) => s.newState?.type === "kubernetes:apps/v1:StatefulSet" && s.newState.inputs?.metadata?.name === name);
-      expect({ name, op: sts?.op }).toEqual({ name, op: expect.stringMatching(/^(same|update)$/) });
-    }
-    pulumi("up --yes --skip-preview");
-    const again = (JSON.parse(pulumi("preview --json")) as { steps?: Step[] }).steps ?? [];
-    expect(again.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`)).toEqual([]);
-    from = to;
-  }, 15 * 60_000);
+  test.each(MOVES)(
+    "move to %s: no data-bearing object replaced or lost, and the move applies",
+    (to) => {
+      const stageFile = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${to}.yaml`), "utf8");
+      fs.writeFileSync(configFile, promotedText(fs.readFileSync(configFile, "utf8"), stageFile));
+      const json = pulumi("preview --json");
+      fs.writeFileSync(path.join(artifacts, `${from}-to-${to}.json`), json);
+      const steps = (JSON.parse(json) as { steps?: Step[] }).steps ?? [];
+      expect(steps.filter((s) => s.op !== "same").length).toBeGreaterThan(0);
+      expect(dataLosses(steps)).toEqual([]);
+      // The primary, the cache and their credentials are the same objects at every stage.
+      for (const name of ["mysql", "redis"]) {
+        const sts = steps.find((s) => s.newState?.type === "kubernetes:apps/v1:StatefulSet" && s.newState.inputs?.metadata?.name === name);
+        expect({ name, op: sts?.op }).toEqual({ name, op: expect.stringMatching(/^(same|update)$/) });
+      }
+      pulumi("up --yes --skip-preview");
+      const again = (JSON.parse(pulumi("preview --json")) as { steps?: Step[] }).steps ?? [];
+      expect(again.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`)).toEqual([]);
+      from = to;
+    },
+    15 * 60_000,
+  );
 });

@@ -1,6 +1,6 @@
 /**
- * The real engine: the Pulumi CLI built by scripts/toolchain.sh runs every stage stack in render
- * mode (provider renderYamlToDirectory), then previews it again. Checks: every rendered object
+ * The real engine: the Pulumi CLI built by scripts/toolchain.sh has run every stage stack in render
+ * mode (provider renderYamlToDirectory; see globalSetup.ts); each is previewed again here. Checks: every rendered object
  * parses and validates against the Kubernetes schemas, every workload the spec implies is there,
  * no secret value reaches a file, and a second preview plans no change at all.
  */
@@ -12,12 +12,18 @@ import { validateStack } from "../../components/stage/load";
 import { readStackFile } from "../../components/stage/stackFile";
 import { workloads } from "../../components/stage/workloads";
 import { derivePassword } from "../../components/lib/secrets";
+import { STAGES } from "./globalSetup";
 
 const ROOT = path.join(__dirname, "..", "..");
-const STAGES = ["mvc", "split", "micro", "ddd"];
 
 function sh(args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync("bash", args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("bash", args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** Runs a command with the project's environment (tools on PATH, backend, passphrase). */
@@ -40,10 +46,10 @@ describe.each(STAGES)("stage %s through the real engine", (stage) => {
   const backend = `file://${path.join(ROOT, ".pulumi-state", "render", stage, "backend")}`;
   let objects: K8sObject[] = [];
 
+  // The engine suite's globalSetup rendered every stage through scripts/stage.sh.
   beforeAll(() => {
-    sh(["scripts/stage.sh", stage, "render"]);
     objects = readObjects(out);
-  }, 15 * 60_000);
+  });
 
   test("every rendered object parses, names itself and validates against the Kubernetes schemas", () => {
     expect(objects.length).toBeGreaterThan(20);
@@ -79,7 +85,13 @@ describe.each(STAGES)("stage %s through the real engine", (stage) => {
     expect(seed.length).toBeGreaterThan(20);
     const { stack, raw } = readStackFile(path.join(ROOT, "stacks", `Pulumi.${stage}.yaml`));
     const { spec } = validateStack(stack, raw);
-    const purposes = ["redis/password", "mysql/root", "mysql/replication", ...spec.services.flatMap((s) => (s.mysql ? [`mysql/user/${s.mysql.user}`] : [])), "etcd/root"];
+    const purposes = [
+      "redis/password",
+      "mysql/root",
+      "mysql/replication",
+      ...spec.services.flatMap((s) => (s.mysql ? [`mysql/user/${s.mysql.user}`] : [])),
+      "etcd/root",
+    ];
     const secrets = [seed, ...purposes.map((p) => derivePassword(seed, p))];
     const rawDir = path.join(ROOT, ".pulumi-state", "render", stage, "raw");
     for (const dir of [out, rawDir]) {
@@ -92,13 +104,17 @@ describe.each(STAGES)("stage %s through the real engine", (stage) => {
     expect(secretObjects.length).toBeGreaterThan(0);
   });
 
-  test("a second preview plans no change", () => {
-    const preview = JSON.parse(pulumi(`preview --json --non-interactive --stack ${stage}`, { PULUMI_BACKEND_URL: backend })) as {
-      steps?: { op: string; urn: string }[];
-    };
-    const changed = (preview.steps ?? []).filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`);
-    expect(changed).toEqual([]);
-  }, 10 * 60_000);
+  test(
+    "a second preview plans no change",
+    () => {
+      const preview = JSON.parse(pulumi(`preview --json --non-interactive --stack ${stage}`, { PULUMI_BACKEND_URL: backend })) as {
+        steps?: { op: string; urn: string }[];
+      };
+      const changed = (preview.steps ?? []).filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`);
+      expect(changed).toEqual([]);
+    },
+    10 * 60_000,
+  );
 
   test("the rendered tree is sorted by tier", () => {
     const tiers = fs.readdirSync(out).sort();

@@ -322,8 +322,8 @@ const CASES: readonly Case[] = [
     kind: "HPA maximum below its minimum",
     stage: "mvc",
     mutate: set("spec.services[0].hpa", { minReplicas: 5, maxReplicas: 3 }),
-    path: "spec.services[0].hpa",
-    says: /maxReplicas must be at least minReplicas/,
+    path: "spec.services[0].hpa.maxReplicas",
+    says: /must be at least minReplicas \(got 3\)/,
   },
 
   // Connection budget.

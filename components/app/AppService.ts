@@ -1,53 +1,47 @@
 /**
- * A Django service under uWSGI (master + workers, gevent), rendered from the project's chart, with
- * its migration Job. New pods take traffic only once the schema is migrated: the Job runs first
- * (the chart depends on it) and every pod's init container waits for `migrate --check`.
+ * One service of the stage: a Django web service under uWSGI (master + workers, gevent) or an RPC
+ * service (gevent + msgpack, registered in etcd), rendered from the project's chart, with its
+ * migration Job. New pods take traffic only once the schema is migrated: the Job runs first (the
+ * chart depends on it) and every pod's init container waits for `migrate --check`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, migrateJobName } from "../lib/names";
-import { container, podSecurity, probes, scratch } from "../lib/pod";
+import { container, podSecurity, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../stage/spec";
-import type { AppSettings } from "./appSettings";
 import { APP_UID, CONFIG_DIR, configMount, secretEnv, serviceFiles } from "./appPod";
+import type { AppSettings } from "./appSettings";
 import { serviceChart } from "./serviceChart";
+import { servicePod } from "./servicePod";
 import { serviceValues } from "./serviceValues";
-import { uwsgiIni } from "./uwsgiIni";
 
-/** The image contract: the Django project's WSGI entry point and manage.py location. */
-export const WSGI_MODULE = "app.wsgi:application";
-
-export interface WebServiceArgs {
-  /** The service's spec entry (kind `web`, with `uwsgi`). */
+export interface AppServiceArgs {
+  /** The service's spec entry. */
   readonly service: ServiceSpec;
   readonly namespace: string;
   /** What the code is told about its stores, callees and push endpoint (settings.json). */
   readonly settings: AppSettings;
-  /** Registry and client policy for RPC callees (rpc.json), when it calls any. */
+  /** Registry prefix, lease and client policies (rpc.json), when it registers or calls RPC services. */
   readonly rpcConfig?: string;
-  /** True when etcd auth is on and the service watches the registry (it calls RPC services). */
-  readonly etcdAuth?: boolean;
-  /** Resources to finish before the service starts (its database users, the cache). */
+  /** True when etcd auth is on and the service talks to the registry. */
+  readonly etcdAuth: boolean;
+  /** Resources to finish before the service starts (its stores). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-export class WebService extends pulumi.ComponentResource {
+export class AppService extends pulumi.ComponentResource {
   /** Kubernetes Service name callers and the edge use. */
   readonly serviceName: string;
   readonly port: number;
 
-  constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("stagecraft:app:WebService", name, {}, opts);
+  constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stagecraft:app:AppService", name, {}, opts);
     const s = args.service;
-    if (!s.uwsgi) throw new Error(`service ${s.name}: a web service needs uwsgi settings (the spec rules should have caught this)`);
-    const files = {
-      ...serviceFiles(args.settings, args.rpcConfig),
-      "uwsgi.ini": uwsgiIni({ service: s, httpPort: s.port, module: WSGI_MODULE }),
-    };
     const tmp = scratch("tmp", "/tmp", "256Mi");
     const config = configMount(s.name);
     const mounts = [tmp.mount, config.mount];
     const env = [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s, args.etcdAuth)];
+    const pod = servicePod(s, env, mounts);
 
     let migrate: k8s.batch.v1.Job | undefined;
     if (s.migrate) {
@@ -88,12 +82,12 @@ export class WebService extends pulumi.ComponentResource {
 
     const values = serviceValues({
       name: s.name,
-      role: "web",
+      role: pod.role,
       layer: s.layer,
       replicas: s.replicas,
       hpa: s.hpa,
       uid: APP_UID,
-      configFiles: files,
+      configFiles: { ...serviceFiles(args.settings, args.rpcConfig), ...pod.files },
       initContainers: s.migrate
         ? [
             container({
@@ -106,23 +100,10 @@ export class WebService extends pulumi.ComponentResource {
             }),
           ]
         : [],
-      containers: [
-        container({
-          name: "uwsgi",
-          image: s.image,
-          resources: s.resources,
-          command: ["uwsgi", "--ini", `${CONFIG_DIR}/uwsgi.ini`],
-          ports: [{ name: "http", containerPort: s.port }],
-          env,
-          volumeMounts: mounts,
-          // Readiness asks the app (database reachable); liveness only that uWSGI answers.
-          ...probes({ httpGet: { path: "/readyz", port: "http" } }, { httpGet: { path: "/healthz", port: "http" } }),
-        }),
-      ],
+      containers: [pod.container],
       volumes: [tmp.volume, config.volume],
-      service: { headless: false, ports: [{ name: "http", port: s.port, targetPort: "http" }] },
-      // uWSGI's harakiri bounds a request; give in-flight ones that long to finish.
-      terminationGracePeriodSeconds: s.uwsgi.harakiri + 10,
+      service: { headless: pod.headless, ports: pod.ports },
+      terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds,
     });
     serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: migrate ? [migrate] : args.dependsOn });
 
