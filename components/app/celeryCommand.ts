@@ -34,9 +34,10 @@ export function celeryWorkerArgs(worker: WorkerSpec, app: string): string[] {
     String(worker.concurrency),
     "-Q",
     worker.queue,
-    // %h is the pod's hostname: unique per replica, so node names never clash.
+    // %h is the pod's name (celery-<worker>-<hash>): unique per replica and already naming the worker.
+    // Probes address the node as celery@$HOSTNAME.
     "-n",
-    `${worker.name}@%h`,
+    "celery@%h",
     "--without-mingle",
     "--without-gossip",
     "--loglevel",

@@ -90,8 +90,8 @@ const PASSWORD = "conformance-password-7f3a";
   beforeAll(async () => {
     dir = tmpDir("redis");
     port = await freePort();
-    // What the startup step writes from the Secret onto an emptyDir.
-    fs.writeFileSync(path.join(dir, "auth.conf"), `requirepass ${PASSWORD}\n`);
+    // What the startup step writes from the Secret onto an emptyDir (quoted, as RedisCache writes it).
+    fs.writeFileSync(path.join(dir, "auth.conf"), `requirepass "${PASSWORD}"\n`);
     fs.writeFileSync(path.join(dir, "redis.conf"), redisConf(spec, { port, dir, authInclude: path.join(dir, "auth.conf") }));
     server = await startServer("redis-server", "redis-server", [path.join(dir, "redis.conf"), "--bind", "127.0.0.1"], port);
   });

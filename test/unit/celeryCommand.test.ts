@@ -31,7 +31,7 @@ describe("celeryWorkerArgs", () => {
       "-Q",
       "default",
       "-n",
-      "default@%h",
+      "celery@%h",
       "--without-mingle",
       "--without-gossip",
       "--loglevel",
@@ -40,8 +40,8 @@ describe("celeryWorkerArgs", () => {
   });
 
   test.each<[Partial<WorkerSpec>, string, string, string]>([
-    [{ name: "feed", queue: "feed", concurrency: 1 }, "1", "feed", "feed@%h"],
-    [{ name: "mail", queue: "mail.low", concurrency: 500 }, "500", "mail.low", "mail@%h"],
+    [{ name: "feed", queue: "feed", concurrency: 1 }, "1", "feed", "celery@%h"],
+    [{ name: "mail", queue: "mail.low", concurrency: 500 }, "500", "mail.low", "celery@%h"],
   ])("%j: -c %s -Q %s -n %s", (over, concurrency, queue, hostname) => {
     const args = celeryWorkerArgs({ ...worker, ...over }, "proj");
     expect(args.slice(0, 3)).toEqual(["-A", "proj", "worker"]);
