@@ -39,7 +39,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     const e = args.etcd;
     const ns = args.namespace;
     const lbl = labels(NAMES.etcd, "registry", "data");
-    const keep = dataOptions(this);
+    // Only some stages have a registry: kept if dropped, never protected (that move must apply).
+    const keep = dataOptions(this, false);
     const member = (i: number) => `http://${NAMES.etcd}-${i}.${serviceHost(NAMES.etcd, ns)}:${PORTS.etcdClient}`;
     this.endpoints = Array.from({ length: e.members }, (_, i) => member(i));
 
@@ -167,7 +168,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { [PASSWORD_KEY]: args.userPasswords(u.name) },
           },
-          { parent: this },
+          keep,
         ),
     );
     const script = etcdAuthScript(plan, { endpoints: this.endpoints, rootPasswordEnv: "ETCD_ROOT_PASSWORD", waitSeconds: 300 });

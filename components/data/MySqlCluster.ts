@@ -46,7 +46,9 @@ export class MySqlCluster extends pulumi.ComponentResource {
     super("stagecraft:data:MySqlCluster", name, {}, opts);
     const m = args.mysql;
     const ns = args.namespace;
-    const keep = dataOptions(this);
+    // The primary and its admin Secret exist in every stage; users and replicas come and go.
+    const keep = dataOptions(this, true);
+    const retain = dataOptions(this, false);
     const users = [...new Set(args.services.flatMap((s) => (s.mysql ? [s.mysql.user] : [])))].sort();
 
     const admin = new k8s.core.v1.Secret(
@@ -67,7 +69,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { [PASSWORD_KEY]: args.userPassword(u) },
           },
-          keep,
+          retain,
         ),
     );
     const adminEnv = (key: string, envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: SECRETS.mysqlAdmin, key } } });
@@ -171,7 +173,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
         [cloneInit],
         [rootEnv],
         args,
-        keep,
+        retain,
       );
       this.service(`${name}-read`, NAMES.mysqlRead, NAMES.mysqlReplica, ns);
       if (m.readReplicas > 1) {

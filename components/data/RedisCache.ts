@@ -34,7 +34,7 @@ export class RedisCache extends pulumi.ComponentResource {
     const r = args.redis;
     const ns = args.namespace;
     const lbl = labels(NAMES.redis, "cache", "data");
-    const keep = dataOptions(this);
+    const keep = dataOptions(this, true);
 
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,

@@ -7,9 +7,14 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { selectorLabels } from "../lib/names";
 
-/** Options for data-bearing objects: protected from `pulumi destroy` and kept if dropped from the program. */
-export function dataOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
-  return { parent, protect: true, retainOnDelete: true };
+/**
+ * Options for data-bearing objects. Every one is kept in the cluster if the program drops it
+ * (retainOnDelete). What every stage has (the MySQL primary, Redis, their admin Secrets) is also
+ * protected from `pulumi destroy`; what some stage drops (read replicas, etcd, a service's
+ * credentials) is not, or that stage move could never be applied.
+ */
+export function dataOptions(parent: pulumi.Resource, inEveryStage: boolean): pulumi.CustomResourceOptions {
+  return { parent, protect: inEveryStage, retainOnDelete: true };
 }
 
 export function statefulSetBasics(

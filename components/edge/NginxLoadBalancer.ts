@@ -6,7 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, NAMES, PORTS, selectorLabels } from "../lib/names";
+import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels } from "../lib/names";
 import { container, contentHash, probes, scratch } from "../lib/pod";
 import type { NginxSpec } from "../stage/spec";
 import { edgeWorkload } from "./edgeWorkload";
@@ -16,10 +16,15 @@ import { nginxConf, type NginxConfInput } from "./nginxConf";
 const NGINX_UID = 101;
 /** Where the nginx image keeps the nchan module (a Debian nginx build with libnginx-mod-nchan). */
 export const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+/** nchan keeps channels in Redis so a message published on one replica reaches subscribers on all. */
+export const NCHAN_REDIS_DB = 2;
+const NCHAN_AUTH_INCLUDE = "/tmp/nchan-redis-auth.conf";
 
 export interface NginxLoadBalancerArgs {
   readonly nginx: NginxSpec;
   readonly namespace: string;
+  /** Where the shared Redis is, for nchan's channel store. */
+  readonly redis: { host: string; port: number };
   /** Everything nginx.conf needs besides the spec: upstreams, push, short URL. */
   readonly conf: Omit<NginxConfInput, "nginx" | "listenPort" | "internalPort" | "modules">;
   readonly loadBalancerAnnotations: Record<string, string>;
@@ -32,8 +37,13 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
     super("stagecraft:edge:NginxLoadBalancer", name, {}, opts);
     const n = args.nginx;
     const nchan = args.conf.push?.kind === "nchan";
+    const push =
+      args.conf.push?.kind === "nchan"
+        ? { ...args.conf.push, redis: { ...args.redis, db: NCHAN_REDIS_DB, passwordInclude: NCHAN_AUTH_INCLUDE } }
+        : args.conf.push;
     const conf = nginxConf({
       ...args.conf,
+      push,
       nginx: n,
       listenPort: PORTS.nginx,
       internalPort: PORTS.nginxInternal,
@@ -64,7 +74,16 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
             name: "nginx",
             image: n.image,
             resources: n.resources,
-            command: ["nginx", "-c", "/etc/nginx/stagecraft/nginx.conf", "-g", "daemon off;"],
+            // nchan's Redis password goes to a file on the emptyDir at start, never into the ConfigMap;
+            // `-e stderr` keeps nginx off the read-only /var/log before it reads its config.
+            command: nchan
+              ? [
+                  "sh",
+                  "-c",
+                  `umask 077; printf 'nchan_redis_password "%s";\n' "$REDIS_PASSWORD" > ${NCHAN_AUTH_INCLUDE}; exec nginx -e stderr -c /etc/nginx/stagecraft/nginx.conf -g 'daemon off;'`,
+                ]
+              : ["nginx", "-e", "stderr", "-c", "/etc/nginx/stagecraft/nginx.conf", "-g", "daemon off;"],
+            env: nchan ? [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: SECRETS.redis, key: PASSWORD_KEY } } }] : [],
             ports,
             volumeMounts: [tmp.mount, { name: "config", mountPath: "/etc/nginx/stagecraft", readOnly: true }],
             // Readiness: nginx serves /healthz. Liveness: the port accepts connections.

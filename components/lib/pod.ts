@@ -109,11 +109,14 @@ export function spread(selector: Record<string, string>): TopologySpreadConstrai
   ];
 }
 
-/** Short content hash for a pod-template annotation: a config change rolls the pods, the ConfigMap keeps its name. */
+/**
+ * Short content hash for a pod-template annotation: a config change rolls the pods, the ConfigMap
+ * keeps its name. Prefixed, because bare hex such as `12e4…` reads as a number in YAML.
+ */
 export function contentHash(...parts: string[]): string {
   const h = createHash("sha256");
   for (const p of parts) h.update(p).update("\0");
-  return h.digest("hex").slice(0, 16);
+  return `sha256-${h.digest("hex").slice(0, 16)}`;
 }
 
 /** A writable emptyDir for a read-only root filesystem. */

@@ -132,7 +132,11 @@ export function allowedFlows(spec: Spec): Flow[] {
 
   const push = spec.push;
   // nchan publishes on nginx's internal server, never on the public port's location.
-  if (push?.kind === "nchan" && nginx) for (const p of publishers) allow(p, NAMES.nginx, PORTS.nginxInternal);
+  if (push?.kind === "nchan" && nginx) {
+    for (const p of publishers) allow(p, NAMES.nginx, PORTS.nginxInternal);
+    // nchan keeps channels in Redis so every nginx replica delivers every message.
+    allow(NAMES.nginx, NAMES.redis, PORTS.redis);
+  }
   if (push?.kind === "tormq") {
     for (const e of edgeApps) allow(e, NAMES.push, push.port);
     // Backends publish over ZeroMQ to every replica (headless Service): no replica-to-replica traffic.

@@ -151,6 +151,7 @@ export class Stage extends pulumi.ComponentResource {
           nginx: spec.edge.nginx,
           namespace: ns,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
+          redis: { host: host(NAMES.redis), port: PORTS.redis },
           conf: {
             upstreams: routed.map((s) => ({ name: s.name, host: host(s.name), port: s.port, routes: s.routes })),
             push:

@@ -12,6 +12,8 @@ import type { Spec } from "./spec";
 export const KONG_REDIS_CONNECTIONS_PER_NODE = 8;
 /** Connections an OpenResty short-URL pod keeps to Redis (its cosocket pool). */
 export const SHORTURL_REDIS_CONNECTIONS_PER_POD = 16;
+/** Connections an nginx pod's nchan keeps to Redis (about two per worker process). */
+export const NCHAN_REDIS_CONNECTIONS_PER_POD = 8;
 /** Connections a migration Job holds while it runs. */
 export const MIGRATION_CONNECTIONS = 2;
 
@@ -90,6 +92,13 @@ export function connectionBudget(spec: Spec): ConnectionBudget {
       consumer: "kong",
       connections: kong.replicas * KONG_REDIS_CONNECTIONS_PER_NODE,
       formula: `${kong.replicas} nodes × ${KONG_REDIS_CONNECTIONS_PER_NODE}`,
+    });
+  }
+  if (spec.push?.kind === "nchan" && spec.edge.nginx) {
+    redis.push({
+      consumer: "nginx (nchan)",
+      connections: spec.edge.nginx.replicas * NCHAN_REDIS_CONNECTIONS_PER_POD,
+      formula: `${spec.edge.nginx.replicas} pods × ${NCHAN_REDIS_CONNECTIONS_PER_POD}`,
     });
   }
   if (spec.shortUrl) {

@@ -314,6 +314,8 @@ describe.each(STAGES)("stage %s", (stage) => {
     if (spec.edge.kong?.rateLimit.policy === "redis") redisUsers.add(NAMES.kong);
     if (spec.shortUrl) redisUsers.add(NAMES.shortUrl);
     if (spec.push?.kind === "tormq") redisUsers.add(NAMES.push);
+    // nchan's channel store, shared by the nginx replicas.
+    if (spec.push?.kind === "nchan" && spec.edge.nginx) redisUsers.add(NAMES.nginx);
     for (const [name, p] of pods) expect([name, allowed(policies, p, get(NAMES.redis), PORTS.redis)]).toEqual([name, redisUsers.has(name)]);
   });
 
