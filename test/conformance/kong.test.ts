@@ -16,16 +16,10 @@ import { NAMES, PORTS, serviceHost } from "../../components/lib/names";
 import { validateStack } from "../../components/stage/load";
 import type { KongSpec } from "../../components/stage/spec";
 import { readStackFile } from "../../components/stage/stackFile";
-import { have, tmpDir } from "../lib/proc";
+import { have, tmpDir, conformanceSuite } from "../lib/proc";
 
 const missing = ["deck"].filter((b) => !have(b));
-const ci = process.env.CI === "true";
-if (missing.length > 0) {
-  // Locally a missing tool skips with a note; in CI it is a failure, never a silent skip.
-  if (ci) test("conformance tools are installed", () => expect(`missing: ${missing.join(", ")} (run bash scripts/servers.sh)`).toBe(""));
-  else console.warn(`skipping Kong conformance: missing ${missing.join(", ")} (run bash scripts/servers.sh)`);
-}
-const maybe = missing.length === 0 ? describe : describe.skip;
+const maybe = conformanceSuite("Kong conformance", missing);
 
 const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.micro.yaml"));
 const { spec, target } = validateStack(stack, raw);

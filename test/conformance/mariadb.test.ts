@@ -9,17 +9,14 @@ import { spawnSync } from "child_process";
 import { myCnf, type MySqlRole } from "../../components/data/myCnf";
 import { validateStack } from "../../components/stage/load";
 import { readStackFile } from "../../components/stage/stackFile";
-import { freePort, have, run, startServer, tmpDir, type Server } from "../lib/proc";
+import { freePort, have, run, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(120_000);
 
 const BINARIES = ["mariadbd", "mariadb-install-db", "mariadb"];
 const missing = BINARIES.filter((b) => !have(b));
 
-test("the real MariaDB is installed (bash scripts/servers.sh); in CI a missing one fails", () => {
-  if (process.env.CI === "true") expect(missing).toEqual([]);
-  else if (missing.length > 0) console.warn(`skipping MariaDB conformance: missing ${missing.join(", ")}; run bash scripts/servers.sh`);
-});
+const maybe = conformanceSuite("MariaDB conformance", missing);
 
 const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.mvc.yaml"));
 const mysql = validateStack(stack, raw).spec.data.mysql;
@@ -37,7 +34,7 @@ function helpVerbose(cnf: string): { status: number | null; vars: Map<string, st
   return { status: r.status, vars, stderr: r.stderr };
 }
 
-(missing.length === 0 ? describe : describe.skip)("my.cnf on a real MariaDB (stage mvc)", () => {
+maybe("my.cnf on a real MariaDB (stage mvc)", () => {
   let dir: string;
   const servers: Server[] = [];
   const files: Record<MySqlRole["kind"], string> = { primary: "", replica: "" };

@@ -15,17 +15,14 @@ import { redisConf } from "../../components/data/redisConf";
 import { validateStack } from "../../components/stage/load";
 import type { NginxSpec } from "../../components/stage/spec";
 import { readStackFile } from "../../components/stage/stackFile";
-import { freePort, have, startServer, tmpDir, type Server } from "../lib/proc";
+import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(90_000);
 
 const NCHAN = "/usr/lib/nginx/modules/ngx_nchan_module.so";
 const missing = [...["nginx", "redis-server"].filter((b) => !have(b)), ...(fs.existsSync(NCHAN) ? [] : [`${NCHAN} (libnginx-mod-nchan)`])];
 
-test("nginx, the nchan module and redis-server are installed (bash scripts/servers.sh); in CI a missing one fails", () => {
-  if (process.env.CI === "true") expect(missing).toEqual([]);
-  else if (missing.length > 0) console.warn(`skipping Nginx conformance: missing ${missing.join(", ")}; run bash scripts/servers.sh`);
-});
+const maybe = conformanceSuite("Nginx conformance", missing);
 
 const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.mvc.yaml"));
 const spec = validateStack(stack, raw).spec;
@@ -123,7 +120,7 @@ function nginxTest(prefix: string, conf: string) {
   }
 }
 
-(missing.length === 0 ? describe : describe.skip)("nginx.conf on a real Nginx with nchan (stage mvc)", () => {
+maybe("nginx.conf on a real Nginx with nchan (stage mvc)", () => {
   let dir: string;
   const servers: Server[] = [];
   const https: http.Server[] = [];

@@ -15,7 +15,7 @@ import { openrestyConf, SHORT_URL_KEY_PREFIX, SHORT_URL_PASSWORD_ENV, type Openr
 import { NAMES, PORTS, serviceHost } from "../../components/lib/names";
 import { validateStack } from "../../components/stage/load";
 import { readStackFile } from "../../components/stage/stackFile";
-import { freePort, have, run, startServer, tmpDir, type Server } from "../lib/proc";
+import { freePort, have, run, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 const MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];
 const REDIS_LUA = ["/usr/share/lua/5.1/resty/redis.lua", "/usr/share/lua/5.1/nginx/redis.lua"];
@@ -24,13 +24,7 @@ const missing = [
   ...MODULES.filter((m) => !fs.existsSync(m)),
   ...(REDIS_LUA.some((f) => fs.existsSync(f)) ? [] : ["lua-resty-redis (Debian package lua-nginx-redis)"]),
 ];
-if (missing.length > 0) {
-  // Locally a missing tool skips with a note; in CI it is a failure, never a silent skip.
-  if (process.env.CI === "true")
-    test("conformance tools are installed", () => expect(`missing: ${missing.join(", ")} (run bash scripts/servers.sh)`).toBe(""));
-  else console.warn(`skipping OpenResty conformance: missing ${missing.join(", ")} (run bash scripts/servers.sh)`);
-}
-const maybe = missing.length === 0 ? describe : describe.skip;
+const maybe = conformanceSuite("OpenResty conformance", missing);
 jest.setTimeout(60_000);
 
 const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.micro.yaml"));

@@ -9,17 +9,14 @@ import { spawnSync } from "child_process";
 import { redisConf } from "../../components/data/redisConf";
 import { validateStack } from "../../components/stage/load";
 import { readStackFile } from "../../components/stage/stackFile";
-import { freePort, have, startServer, tmpDir, type Server } from "../lib/proc";
+import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(60_000);
 
 const BINARIES = ["redis-server"];
 const missing = BINARIES.filter((b) => !have(b));
 
-test("the real redis-server is installed (bash scripts/servers.sh); in CI a missing one fails", () => {
-  if (process.env.CI === "true") expect(missing).toEqual([]);
-  else if (missing.length > 0) console.warn(`skipping Redis conformance: missing ${missing.join(", ")}; run bash scripts/servers.sh`);
-});
+const maybe = conformanceSuite("Redis conformance", missing);
 
 type Reply = string | number | null | Error | Reply[];
 
@@ -82,7 +79,7 @@ const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.m
 const spec = validateStack(stack, raw).spec.data.redis;
 const PASSWORD = "conformance-password-7f3a";
 
-(missing.length === 0 ? describe : describe.skip)("redis.conf on a real redis-server (stage mvc)", () => {
+maybe("redis.conf on a real redis-server (stage mvc)", () => {
   let dir: string;
   let port: number;
   let server: Server | undefined;

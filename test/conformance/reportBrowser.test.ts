@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { chromium, type Browser } from "playwright-core";
 import { compareCommand, STAGES } from "../../cli/compare";
-import { have } from "../lib/proc";
+import { have, conformanceSuite } from "../lib/proc";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -18,12 +18,7 @@ const missing = [
   ...(fs.existsSync(CHROMIUM) ? [] : [`chromium at ${CHROMIUM} (Debian: apt-get install -y chromium)`]),
   ...(have("dot") ? [] : ["dot (Debian: graphviz)"]),
 ];
-if (missing.length > 0) {
-  // Locally a missing browser skips with a note; in CI it is a failure, never a silent skip.
-  if (process.env.CI === "true") test("the report's browser check has its tools", () => expect(`missing: ${missing.join(", ")}`).toBe(""));
-  else console.warn(`skipping the report browser check: missing ${missing.join(", ")}`);
-}
-const maybe = missing.length === 0 ? describe : describe.skip;
+const maybe = conformanceSuite("the report browser check", missing);
 jest.setTimeout(120_000);
 
 maybe("the comparison report in headless Chromium", () => {

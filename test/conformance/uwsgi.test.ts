@@ -11,7 +11,7 @@ import { DEBIAN_UWSGI_PLUGINS, uwsgiIni } from "../../components/app/uwsgiIni";
 import { validateStack } from "../../components/stage/load";
 import type { ServiceSpec } from "../../components/stage/spec";
 import { readStackFile } from "../../components/stage/stackFile";
-import { freePort, have, startServer, tmpDir, type Server } from "../lib/proc";
+import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(90_000);
 
@@ -24,10 +24,7 @@ const missing = [
   ...(spawnSync(SYSTEM_PYTHON, ["-c", "import django, gevent"]).status === 0 ? [] : ["python3-django / python3-gevent"]),
 ];
 
-test("uwsgi, its python3 and gevent plugins and Django are installed (bash scripts/servers.sh); in CI a missing one fails", () => {
-  if (process.env.CI === "true") expect(missing).toEqual([]);
-  else if (missing.length > 0) console.warn(`skipping uWSGI conformance: missing ${missing.join(", ")}; run bash scripts/servers.sh`);
-});
+const maybe = conformanceSuite("uWSGI conformance", missing);
 
 /** A Django project in a few lines: settings, two views, the WSGI module the ini names. */
 function writeDjangoProject(dir: string): void {
@@ -93,7 +90,7 @@ function get(port: number, urlPath: string): Promise<Reply> {
 const { stack, raw } = readStackFile(path.join(__dirname, "../../stacks/Pulumi.mvc.yaml"));
 const web = validateStack(stack, raw).spec.services.find((s) => s.name === "web") as ServiceSpec;
 
-(missing.length === 0 ? describe : describe.skip)("uwsgi.ini on Debian's uWSGI with Django (stage mvc web)", () => {
+maybe("uwsgi.ini on Debian's uWSGI with Django (stage mvc web)", () => {
   let dir: string;
   const servers: Server[] = [];
 

@@ -96,3 +96,16 @@ export async function startServer(
   await server.stop();
   throw new Error(`${name} did not listen on 127.0.0.1:${port} in time:\n${out}`);
 }
+
+/**
+ * The `describe` for a conformance file that needs real tools. With all of them present it is the
+ * plain `describe`. A missing one skips the file locally, with a note; in CI (CI=true) it fails a
+ * test instead, never a silent skip.
+ */
+export function conformanceSuite(what: string, missing: readonly string[]): jest.Describe {
+  if (missing.length === 0) return describe;
+  const note = `${what}: missing ${missing.join(", ")} (run bash scripts/servers.sh)`;
+  if (process.env.CI === "true") test(`${what} has its tools`, () => expect(note).toBe(`${what}: nothing missing`));
+  else console.warn(`skipping ${note}`);
+  return describe.skip;
+}
