@@ -71,7 +71,8 @@ start() {
   local bin; bin="$(binary "$name")"
   [[ -x "$bin" ]] || die "$name: no binary at '$bin'"
   # setsid execs the binary in place (the background job is not a group leader), so $! is its PID.
-  setsid "$bin" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # 9>&- : the component must not inherit (and so hold forever) the lock taken in main.
+  setsid "$bin" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDS/$name.pid"
   log "$name: started (pid $!, log ${LOGS#"$STAGECRAFT_ROOT/"}/$name.log)"
 }
@@ -349,7 +350,7 @@ bootstrap() {
 up() {
   command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
   command -v setsid >/dev/null || die "setsid is missing (apt-get install util-linux)"
-  [[ -x "$(binary etcd)" ]] || die "etcd is missing: apt-get install etcd-server (or set STAGECRAFT_ETCD)"
+  [[ -x "$(binary etcd)" ]] || die "etcd is missing: bash scripts/servers.sh (Debian's etcd-server) or set STAGECRAFT_ETCD"
   bash "$STAGECRAFT_ROOT/scripts/cluster-tools.sh"
   mkdir -p "$STATE" "$PIDS" "$LOGS" "$KCS"
   pki
@@ -402,9 +403,18 @@ status() {
   ((running == ${#COMPONENTS[@]}))
 }
 
+# up and down change the state: one at a time per state dir (e.g. two test workers calling `up`
+# together). The lock file sits next to the state dir, which `down` deletes.
+locked() {
+  mkdir -p "$(dirname "$STATE")"
+  exec 9>"$STATE.lock"
+  flock -w 3600 9 || die "another scripts/cluster.sh is still running on $STATE (lock $STATE.lock)"
+  "$@"
+}
+
 case "${1:-}" in
-  up) up ;;
-  down) down ;;
+  up) locked up ;;
+  down) locked down ;;
   status) status ;;
   env) echo "export KUBECONFIG=$KUBECONFIG" ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
