@@ -9,14 +9,14 @@ import { SpecError } from "../components/stage/errors";
 import { validateStack } from "../components/stage/load";
 import type { Spec } from "../components/stage/spec";
 import { readStackFile } from "../components/stage/stackFile";
-import { nodeCapacity } from "./report/binpack";
+import { nodeCapacity } from "../components/platform/binpack";
 import { stageChanges } from "./report/changes";
 import { chartSvg, costChartSpec, podsChartSpec } from "./report/charts";
 import { stageCost } from "./report/cost";
 import { stageDot } from "./report/dot";
 import { dotToSvg, namespaceSvgIds } from "./report/graphviz";
 import { stageNumbers } from "./report/numbers";
-import { instanceSpec, PRICES } from "./report/priceList";
+import { instanceSpec, PRICES } from "../components/platform/priceList";
 import { reportHtml, reportMarkdown, type ReportModel, type StageReport } from "./report/render";
 
 /** The stages in the order the write-up grows them: each is compared with the one before. */

@@ -4,9 +4,9 @@
  * prices from prices.json; the pods at rest set the node count (the HPA peak is shown apart).
  */
 import type { Spec } from "../../components/stage/spec";
-import { stageNodes } from "./binpack";
+import { stageNodes } from "../../components/platform/binpack";
 import { stageNumbers } from "./numbers";
-import { instanceSpec, PRICES, type Prices } from "./priceList";
+import { instanceSpec, PRICES, type Prices } from "../../components/platform/priceList";
 
 export interface StageCost {
   readonly stage: string;

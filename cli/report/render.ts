@@ -5,8 +5,8 @@
 import { DOT_COLOURS } from "./dot";
 import type { StageCost } from "./cost";
 import type { StageNumbers } from "./numbers";
-import type { Prices } from "./priceList";
-import { EKS_DAEMONSETS, EKS_SYSTEM_PODS, type NodeCapacity } from "./binpack";
+import type { Prices } from "../../components/platform/priceList";
+import { EKS_DAEMONSETS, EKS_SYSTEM_PODS, type NodeCapacity } from "../../components/platform/binpack";
 
 export interface StageReport {
   readonly stage: string;

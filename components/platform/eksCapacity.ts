@@ -1,10 +1,10 @@
 /**
  * Do a stage's pods fit on an EKS target's node groups? The packing itself is the cost model's
- * (cli/report/binpack.ts, first-fit decreasing after kubelet reservations and EKS DaemonSets), so the
+ * (components/platform/binpack.ts, first-fit decreasing after kubelet reservations and EKS DaemonSets), so the
  * cost report and this check count nodes the same way; this module only splits pods by workload class.
  */
-import { binPack, EKS_SYSTEM_PODS, nodeCapacity, type NodeCapacity, type PodRequest } from "../../cli/report/binpack";
-import { instanceSpec, PRICES } from "../../cli/report/priceList";
+import { binPack, EKS_SYSTEM_PODS, nodeCapacity, type NodeCapacity, type PodRequest } from "./binpack";
+import { instanceSpec, PRICES } from "./priceList";
 import type { Spec } from "../stage/spec";
 import { gibibytes, millicores, workloads } from "../stage/workloads";
 import type { WorkloadClass } from "./eksDefaults";

@@ -3,7 +3,7 @@
  * what needs the spec too (do the stage's pods fit the node groups?). Pure: parsed spec and target
  * in, problems with their fix out, before any resource is registered.
  */
-import type { PodRequest } from "../../cli/report/binpack";
+import type { PodRequest } from "../platform/binpack";
 import { classDemands, KNOWN_INSTANCE_TYPES, nodeCapacityOf, nodesNeeded, weakestNode } from "../platform/eksCapacity";
 import type { WorkloadClass } from "../platform/eksDefaults";
 import { formatCidr, isNetworkAddress, isPrivateRange, MAX_ZONES, parseCidr, VPC_PREFIX } from "../platform/eksNetwork";
@@ -125,7 +125,7 @@ function checkNodeGroups(spec: Spec, target: EksTargetSpec, add: Add, set: Set):
         ["nodeGroups", i, "instanceType"],
         `'${g.instanceType}' has no known vCPU, memory and pod limit, so the stage's pods cannot be sized against it ` +
           `(known: ${KNOWN_INSTANCE_TYPES.join(", ")})`,
-        `${set(["nodeGroups", i, "instanceType"], nearest(g.instanceType, KNOWN_INSTANCE_TYPES))}, or add the type to cli/report/prices.json`,
+        `${set(["nodeGroups", i, "instanceType"], nearest(g.instanceType, KNOWN_INSTANCE_TYPES))}, or add the type to components/platform/prices.json`,
       );
     }
     if (g.workloadClass === "data" && g.minSize < target.availabilityZones)

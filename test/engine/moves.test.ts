@@ -42,29 +42,37 @@ export function dataLosses(steps: readonly Step[]): string[] {
 }
 
 describe("stage moves on one stack, through the real engine", () => {
+  // The program runs from its own copy, so the passphrase manager's salt file and the render output
+  // of this test stack land there, never in the repository's stacks/ folder.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "stagecraft-moves-"));
-  const configFile = path.join(work, `Pulumi.${STACK}.yaml`);
+  const project = path.join(work, "project");
+  const configFile = path.join(project, "stacks", `Pulumi.${STACK}.yaml`);
   const env = { ...process.env, PULUMI_BACKEND_URL: `file://${work}` };
-  const pulumi = (args: string) =>
-    execFileSync("bash", ["-c", `source scripts/env.sh && pulumi ${args} --stack ${STACK} --config-file ${configFile} --non-interactive`], {
-      cwd: ROOT,
+  const run = (script: string) =>
+    execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && ${script}`], {
+      cwd: project,
       env,
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
     });
+  const pulumi = (args: string) => run(`pulumi ${args} --stack ${STACK} --non-interactive`);
   const artifacts = path.join(ROOT, "artifacts", "moves");
 
   beforeAll(() => {
     fs.mkdirSync(artifacts, { recursive: true });
+    for (const item of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"]) {
+      fs.cpSync(path.join(ROOT, item), path.join(project, item), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+    fs.mkdirSync(path.dirname(configFile), { recursive: true });
     fs.writeFileSync(configFile, fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.mvc.yaml"), "utf8"));
-    execFileSync("bash", ["-c", `source scripts/env.sh && bash scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`], {
-      cwd: ROOT,
-      env,
-    });
+    run(`bash ${ROOT}/scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`);
     // micro and ddd need the Kong consumer key: an environment secret, set once like a team would.
     pulumi(`config set --secret kongMobileAppKey test-consumer-key-0123456789`);
     pulumi("up --yes --skip-preview");
   }, 15 * 60_000);
+
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   let from = "mvc";
   test.each(MOVES)(

@@ -10,8 +10,8 @@ import {
   stagePods,
   type NodeCapacity,
   type PodRequest,
-} from "../../../cli/report/binpack";
-import { instanceSpec } from "../../../cli/report/priceList";
+} from "../../../components/platform/binpack";
+import { instanceSpec } from "../../../components/platform/priceList";
 import { stageSpec } from "./stacks";
 
 const pod = (cpuMilli: number, memoryMi = 0): PodRequest => ({ cpuMilli, memoryMi });
@@ -122,6 +122,6 @@ describe("stageNodes", () => {
   });
 
   test("an unknown instance type names the ones the price list has", () => {
-    expect(() => stageNodes(stageSpec("mvc"), "m9z.huge")).toThrow(/'m9z.huge' is not in cli\/report\/prices.json; known: .*m6i.large/);
+    expect(() => stageNodes(stageSpec("mvc"), "m9z.huge")).toThrow(/'m9z.huge' is not in components\/platform\/prices.json; known: .*m6i.large/);
   });
 });

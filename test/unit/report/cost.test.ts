@@ -1,6 +1,6 @@
 import { stageCost } from "../../../cli/report/cost";
 import { stageNumbers } from "../../../cli/report/numbers";
-import { PRICES, Prices, type Prices as PriceList } from "../../../cli/report/priceList";
+import { PRICES, Prices, type Prices as PriceList } from "../../../components/platform/priceList";
 import { stageSpec } from "./stacks";
 
 describe("the price list", () => {

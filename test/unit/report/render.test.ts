@@ -1,8 +1,8 @@
-import { nodeCapacity } from "../../../cli/report/binpack";
+import { nodeCapacity } from "../../../components/platform/binpack";
 import { stageChanges } from "../../../cli/report/changes";
 import { stageCost } from "../../../cli/report/cost";
 import { stageNumbers } from "../../../cli/report/numbers";
-import { instanceSpec, PRICES } from "../../../cli/report/priceList";
+import { instanceSpec, PRICES } from "../../../components/platform/priceList";
 import { rate, reportHtml, reportMarkdown, type ReportModel } from "../../../cli/report/render";
 import { stageSpec } from "./stacks";
 

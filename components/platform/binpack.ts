@@ -3,8 +3,8 @@
  * decreasing, after what the kubelet reserves and what EKS itself runs on every node.
  * Pure: the EKS node-group sizing imports `stageNodes` so the report and the cluster agree.
  */
-import { gibibytes, millicores, workloads } from "../../components/stage/workloads";
-import type { Spec } from "../../components/stage/spec";
+import { gibibytes, millicores, workloads } from "../stage/workloads";
+import type { Spec } from "../stage/spec";
 import { instanceSpec, PRICES, type InstanceSpec, type Prices } from "./priceList";
 
 export interface PodRequest {
