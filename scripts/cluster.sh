@@ -84,11 +84,11 @@ wait_for() {
   until "$@" >/dev/null 2>&1; do
     if ! live_pid "$name" >/dev/null; then
       tail -n 30 "$LOGS/$name.log" >&2 || true
-      die "$name exited while waiting for $what (log above, full log in $LOGS/$name.log)"
+      die "$name exited while waiting for $what (log above, full log in $LOGS/$name.log; \`npm run cluster -- down\` stops the rest)"
     fi
     if ((SECONDS >= deadline)); then
       tail -n 30 "$LOGS/$name.log" >&2 || true
-      die "$name: $what not reached in ${secs}s (log above)"
+      die "$name: $what not reached in ${secs}s (log above; \`npm run cluster -- down\` stops the rest)"
     fi
     sleep 0.5
   done

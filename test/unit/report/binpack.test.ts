@@ -122,6 +122,8 @@ describe("stageNodes", () => {
   });
 
   test("an unknown instance type names the ones the price list has", () => {
-    expect(() => stageNodes(stageSpec("mvc"), "m9z.huge")).toThrow(/'m9z.huge' is not in components\/platform\/prices.json; known: .*m6i.large/);
+    expect(() => stageNodes(stageSpec("mvc"), "m9z.huge")).toThrow(
+      /'m9z.huge' is not in components\/platform\/prices.json; known: .*m6i.large/,
+    );
   });
 });
