@@ -111,7 +111,13 @@ function scaledStack(n: number): string {
   const template = s.services.find((x) => x.name === "account") as Record<string, unknown>;
   const clones = Array.from({ length: n - 1 }, (_, i) => {
     const name = `svc${i + 1}`;
-    return { ...template, name, routes: [`/${name}`], mysql: { schema: name, user: name, pool: 5 }, redis: { db: 0, prefix: `${name}:`, pool: 10 } };
+    return {
+      ...template,
+      name,
+      routes: [`/${name}`],
+      mysql: { schema: name, user: name, pool: 5 },
+      redis: { db: 0, prefix: `${name}:`, pool: 10 },
+    };
   });
   s.services = [web, ...clones];
   s.workers = [];
@@ -124,7 +130,8 @@ function scaledStack(n: number): string {
 
 function main(): void {
   sh("bash scripts/toolchain.sh >/dev/null", ROOT);
-  for (const stage of STAGES) if (!fs.existsSync(path.join(ROOT, "rendered", stage))) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
+  for (const stage of STAGES)
+    if (!fs.existsSync(path.join(ROOT, "rendered", stage))) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
 
   const rows1: string[] = [];
   const previewTimes: Record<string, number> = {};
