@@ -3,7 +3,11 @@
 // k8s.io/kubernetes requires its staging modules (k8s.io/api, client-go, ...) at v0.0.0 and
 // points them at ./staging with replace directives, which do not apply to a dependency; so
 // every staging module is replaced here by its published v0.33.x twin. The list comes from
-// the replace block of k8s.io/kubernetes@v1.33.13's go.mod; an upgrade regenerates it.
+// the replace block of k8s.io/kubernetes@v1.33.13's go.mod. To upgrade to v1.X.Y, regenerate it:
+//   curl -s https://proxy.golang.org/k8s.io/kubernetes/@v/v1.X.Y.mod |
+//     awk '/=> .\/staging\/src\//{print "\t" $1 " => " $1 " v0.X.Y"}'
+// then `go get -tool k8s.io/kubernetes/cmd/{kube-apiserver,...}@v1.X.Y && go mod tidy`.
+// kubectl comes from the same module (k8s.io/kubernetes/cmd/kubectl): it costs one more link.
 module stagecraft.local/toolchain/kube
 
 go 1.24.0
