@@ -45,19 +45,34 @@ export class AppService extends pulumi.ComponentResource {
 
     let migrate: k8s.batch.v1.Job | undefined;
     if (s.migrate) {
+      // The Job runs before the chart (whose pods wait for it), so it cannot use the chart's
+      // ServiceAccount or ConfigMap: it gets its own, made first.
       const jobName = migrateJobName(s.name);
+      const jobLabels = labels(jobName, "migration", "app");
+      const meta = (n: string) => ({ name: n, namespace: args.namespace, labels: jobLabels });
+      const account = new k8s.core.v1.ServiceAccount(
+        `${name}-migrate-sa`,
+        { metadata: meta(jobName), automountServiceAccountToken: false },
+        { parent: this },
+      );
+      const jobConfig = new k8s.core.v1.ConfigMap(
+        `${name}-migrate-config`,
+        { metadata: meta(`${jobName}-config`), data: serviceFiles(args.settings, args.rpcConfig) },
+        { parent: this },
+      );
+      const jobMounts = [tmp.mount, { ...config.mount, name: "job-config" }];
       migrate = new k8s.batch.v1.Job(
         `${name}-migrate`,
         {
-          metadata: { name: jobName, namespace: args.namespace, labels: labels(jobName, "migration", "app") },
+          metadata: meta(jobName),
           spec: {
             backoffLimit: 3,
             activeDeadlineSeconds: 1800,
             template: {
-              metadata: { labels: labels(jobName, "migration", "app") },
+              metadata: { labels: jobLabels },
               spec: {
                 restartPolicy: "Never",
-                serviceAccountName: s.name,
+                serviceAccountName: jobName,
                 automountServiceAccountToken: false,
                 securityContext: podSecurity(APP_UID),
                 containers: [
@@ -67,16 +82,16 @@ export class AppService extends pulumi.ComponentResource {
                     resources: s.resources,
                     command: ["python", "manage.py", "migrate", "--noinput"],
                     env,
-                    volumeMounts: mounts,
+                    volumeMounts: jobMounts,
                   }),
                 ],
-                volumes: [tmp.volume, config.volume],
+                volumes: [tmp.volume, { name: "job-config", configMap: { name: `${jobName}-config` } }],
               },
             },
           },
         },
         // The pod template is immutable: a new image means a new Job, deleted first (same name).
-        { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
+        { parent: this, deleteBeforeReplace: true, dependsOn: [account, jobConfig, ...(args.dependsOn ?? [])] },
       );
     }
 

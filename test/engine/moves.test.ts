@@ -10,36 +10,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promotedText } from "../../cli/promote";
+import { dataLosses, type Step } from "../lib/moves";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "moves";
 const MOVES = ["split", "micro", "ddd", "micro"];
-
-interface Step {
-  op: string;
-  urn: string;
-  oldState?: { type?: string; inputs?: { metadata?: { name?: string } }; retainOnDelete?: boolean; protect?: boolean };
-  newState?: { type?: string; inputs?: { metadata?: { name?: string } } };
-}
-
-/** Data-bearing: the stores' StatefulSets, their Secrets, the namespace. */
-export function dataBearing(step: Step): boolean {
-  const type = step.oldState?.type ?? step.newState?.type ?? "";
-  const name = step.oldState?.inputs?.metadata?.name ?? step.newState?.inputs?.metadata?.name ?? "";
-  if (type === "kubernetes:apps/v1:StatefulSet") return ["mysql", "mysql-replica", "redis", "etcd"].includes(name);
-  if (type === "kubernetes:core/v1:Secret") return /^(mysql-|redis-|etcd-)/.test(name);
-  return type === "kubernetes:core/v1:Namespace" || type === "kubernetes:core/v1:PersistentVolumeClaim";
-}
-
-/** What a move did to data-bearing objects that loses or risks data. Empty is good. */
-export function dataLosses(steps: readonly Step[]): string[] {
-  return steps
-    .filter(dataBearing)
-    .filter(
-      (s) => ["replace", "create-replacement", "delete-replaced"].includes(s.op) || (s.op === "delete" && !s.oldState?.retainOnDelete),
-    )
-    .map((s) => `${s.op} ${s.urn}`);
-}
 
 describe("stage moves on one stack, through the real engine", () => {
   // The program runs from its own copy, so the passphrase manager's salt file and the render output

@@ -1,0 +1,137 @@
+/**
+ * Live stage moves on a real cluster: the local control plane (scripts/cluster.sh, KWOK nodes) on
+ * its own ports, and one stack `pulumi up`-ed with the provider's normal await logic at mvc, then
+ * moved to split, micro, ddd and back to micro (`promotedText`, as `stagecraft promote` does).
+ * Each move's preview is saved under artifacts/live/; the test fails on any replace or unretained
+ * delete of a data-bearing object, on any such object whose UID changes across the move, or on a
+ * second preview that plans anything.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseDocument } from "yaml";
+import { promotedText } from "../../cli/promote";
+import { freePort } from "../lib/proc";
+import { dataLosses, type Step } from "../lib/moves";
+
+const ROOT = path.join(__dirname, "..", "..");
+const STACK = "live";
+const MOVES = ["split", "micro", "ddd", "micro"];
+const NAMESPACE = "stagecraft";
+
+/** UIDs of the data-bearing objects in the namespace: StatefulSets of the stores, their PVCs and Secrets. */
+type Uids = Record<string, string>;
+
+describe("live stage moves on a real local cluster", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "stagecraft-live-"));
+  const project = path.join(work, "project");
+  const clusterDir = path.join(work, "cluster");
+  const configFile = path.join(project, "stacks", `Pulumi.${STACK}.yaml`);
+  const artifacts = path.join(ROOT, "artifacts", "live");
+  const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${work}`, STAGECRAFT_CLUSTER_DIR: clusterDir };
+  const run = (script: string, cwd = project) =>
+    execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && ${script}`], {
+      cwd,
+      env,
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+  const pulumi = (args: string) => run(`pulumi ${args} --stack ${STACK} --non-interactive`);
+  const kubectl = (args: string) => run(`kubectl --kubeconfig ${clusterDir}/kubeconfig ${args}`);
+
+  function uids(): Uids {
+    const list = JSON.parse(kubectl(`get statefulsets,persistentvolumeclaims,secrets -n ${NAMESPACE} -o json`)) as {
+      items: { kind: string; metadata: { name: string; uid: string } }[];
+    };
+    return Object.fromEntries(
+      list.items
+        .filter((o) => o.kind !== "StatefulSet" || ["mysql", "mysql-replica", "redis", "etcd"].includes(o.metadata.name))
+        .filter((o) => o.kind !== "Secret" || /^(mysql-|redis-|etcd-)/.test(o.metadata.name))
+        .map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]),
+    );
+  }
+
+  beforeAll(async () => {
+    fs.mkdirSync(artifacts, { recursive: true });
+    for (const [k, v] of Object.entries({
+      STAGECRAFT_CLUSTER_API_PORT: await freePort(),
+      STAGECRAFT_CLUSTER_ETCD_PORT: await freePort(),
+      STAGECRAFT_CLUSTER_ETCD_PEER_PORT: await freePort(),
+      STAGECRAFT_CLUSTER_KCM_PORT: await freePort(),
+      STAGECRAFT_CLUSTER_SCHEDULER_PORT: await freePort(),
+    }))
+      env[k] = String(v);
+    run("bash scripts/toolchain.sh && bash scripts/cluster.sh up", ROOT);
+
+    for (const item of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"]) {
+      fs.cpSync(path.join(ROOT, item), path.join(project, item), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+    fs.mkdirSync(path.dirname(configFile), { recursive: true });
+    // The environment half: this cluster. The stage half: mvc.
+    const doc = parseDocument(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.mvc.yaml"), "utf8"));
+    doc.setIn(
+      ["config", "stagecraft:target"],
+      doc.createNode({ kind: "kubeconfig", kubeconfig: `${clusterDir}/kubeconfig`, namespace: NAMESPACE }),
+    );
+    fs.writeFileSync(configFile, doc.toString());
+    pulumi("stack init");
+    pulumi("config set --secret kongMobileAppKey live-consumer-key-0123456789");
+    const t0 = Date.now();
+    pulumi("up --yes --skip-preview");
+    process.stderr.write(`[live] up mvc on the local cluster: ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
+  }, 30 * 60_000);
+
+  afterAll(() => {
+    try {
+      run("bash scripts/cluster.sh down", ROOT);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }, 5 * 60_000);
+
+  test("stage mvc is up: its workloads exist in the cluster", () => {
+    const names = kubectl(`get deployments,statefulsets -n ${NAMESPACE} -o name`);
+    for (const n of [
+      "deployment.apps/nginx",
+      "deployment.apps/web",
+      "statefulset.apps/mysql",
+      "statefulset.apps/redis",
+      "statefulset.apps/celery-beat",
+    ]) {
+      expect(names).toContain(n);
+    }
+  });
+
+  let from = "mvc";
+  test.each(MOVES)(
+    "move to %s: nothing data-bearing replaced, lost or recreated; a second preview is empty",
+    (to) => {
+      const before = uids();
+      fs.writeFileSync(
+        configFile,
+        promotedText(fs.readFileSync(configFile, "utf8"), fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${to}.yaml`), "utf8")),
+      );
+      const json = pulumi("preview --json");
+      fs.writeFileSync(path.join(artifacts, `${from}-to-${to}.json`), json);
+      expect(dataLosses((JSON.parse(json) as { steps?: Step[] }).steps ?? [])).toEqual([]);
+
+      const t0 = Date.now();
+      pulumi("up --yes --skip-preview");
+      process.stderr.write(`[live] ${from} -> ${to}: ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
+
+      const after = uids();
+      const changed = Object.keys(before).filter((k) => after[k] !== undefined && after[k] !== before[k]);
+      const gone = Object.keys(before).filter((k) => after[k] === undefined);
+      expect({ changed, gone }).toEqual({ changed: [], gone: [] });
+      expect(before["StatefulSet/mysql"]).toBeDefined();
+      expect(before["StatefulSet/redis"]).toBeDefined();
+
+      const again = (JSON.parse(pulumi("preview --json")) as { steps?: Step[] }).steps ?? [];
+      expect(again.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`)).toEqual([]);
+      from = to;
+    },
+    20 * 60_000,
+  );
+});
