@@ -20,7 +20,7 @@ export interface ServicePod {
   /** Extra config files beside settings.json / rpc.json. */
   readonly files: Record<string, string>;
   readonly ports: { name: string; port: number; targetPort: string }[];
-  /** RPC clients balance across pods themselves (from the registry): no virtual IP. */
+  /** Always false for services: see servicePod. */
   readonly headless: boolean;
   readonly terminationGracePeriodSeconds: number;
 }
@@ -72,7 +72,10 @@ export function servicePod(
     }),
     files: {},
     ports: [{ name: "rpc", port: s.port, targetPort: "rpc" }],
-    headless: true,
+    // RPC clients balance across pods themselves (from the registry), so a headless Service would
+    // do; but a Service's clusterIP is immutable, and a service that turns from HTTP into RPC
+    // (split -> micro) must keep its Service in place. So it keeps its virtual IP too.
+    headless: false,
     // Time to revoke its lease so clients stop picking it before it exits.
     terminationGracePeriodSeconds: 30,
   };

@@ -6,14 +6,13 @@
  * delete of a data-bearing object, on any such object whose UID changes across the move, or on a
  * second preview that plans anything.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { promotedText } from "../../cli/promote";
 import { freePort } from "../lib/proc";
-import { dataLosses, type Step } from "../lib/moves";
+import { dataLosses, shell, type Step } from "../lib/moves";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "live";
@@ -30,13 +29,7 @@ describe("live stage moves on a real local cluster", () => {
   const configFile = path.join(project, "stacks", `Pulumi.${STACK}.yaml`);
   const artifacts = path.join(ROOT, "artifacts", "live");
   const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${work}`, STAGECRAFT_CLUSTER_DIR: clusterDir };
-  const run = (script: string, cwd = project) =>
-    execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && ${script}`], {
-      cwd,
-      env,
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-    });
+  const run = (script: string, cwd = project) => shell(ROOT, script, cwd, env);
   const pulumi = (args: string) => run(`pulumi ${args} --stack ${STACK} --non-interactive`);
   const kubectl = (args: string) => run(`kubectl --kubeconfig ${clusterDir}/kubeconfig ${args}`);
 

@@ -5,12 +5,11 @@
  * under artifacts/moves/) before it is applied. No move may replace a data-bearing object; a
  * delete is allowed only for a store the next stage drops and only if it is retained (never lost).
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promotedText } from "../../cli/promote";
-import { dataLosses, type Step } from "../lib/moves";
+import { dataLosses, shell, type Step } from "../lib/moves";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "moves";
@@ -23,13 +22,7 @@ describe("stage moves on one stack, through the real engine", () => {
   const project = path.join(work, "project");
   const configFile = path.join(project, "stacks", `Pulumi.${STACK}.yaml`);
   const env = { ...process.env, PULUMI_BACKEND_URL: `file://${work}` };
-  const run = (script: string) =>
-    execFileSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && ${script}`], {
-      cwd: project,
-      env,
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
+  const run = (script: string) => shell(ROOT, script, project, env);
   const pulumi = (args: string) => run(`pulumi ${args} --stack ${STACK} --non-interactive`);
   const artifacts = path.join(ROOT, "artifacts", "moves");
 

@@ -2,6 +2,7 @@
  * What a stage move may not do to data, judged from `pulumi preview --json` steps (which leave
  * unchanged objects out). Shared by the render-mode and live-cluster move tests.
  */
+import { spawnSync } from "child_process";
 
 export interface Step {
   op: string;
@@ -27,4 +28,19 @@ export function dataLosses(steps: readonly Step[]): string[] {
       (s) => ["replace", "create-replacement", "delete-replaced"].includes(s.op) || (s.op === "delete" && !s.oldState?.retainOnDelete),
     )
     .map((s) => `${s.op} ${s.urn}`);
+}
+
+/** Runs a bash script with the project's environment; on failure the error carries its output. */
+export function shell(root: string, script: string, cwd: string, env: NodeJS.ProcessEnv): string {
+  const r = spawnSync("bash", ["-c", `source ${root}/scripts/env.sh && ${script}`], {
+    cwd,
+    env,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    const tail = (s: string) => s.split("\n").slice(-40).join("\n");
+    throw new Error(`${script} exited ${r.status}\n--- stdout (tail)\n${tail(r.stdout)}\n--- stderr (tail)\n${tail(r.stderr)}`);
+  }
+  return r.stdout;
 }

@@ -118,13 +118,15 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
       }
     });
 
-    it("is reached through a headless Service iff it is an RPC service (clients balance from the registry)", () => {
+    // Never headless: a Service's clusterIP is immutable, and a service that turns from HTTP into RPC
+    // (account and feed, split -> micro) must keep its Service in place.
+    it("is reached through a ClusterIP Service on its protocol's port, whatever its kind", () => {
       for (const s of services()) {
         const v = values(chart(b(), `${s.name}-chart`));
         const port = s.kind === "web" ? "http" : "rpc";
         expect({ s: s.name, service: v.service }).toEqual({
           s: s.name,
-          service: { enabled: true, headless: s.kind === "rpc", ports: [{ name: port, port: s.port, targetPort: port }] },
+          service: { enabled: true, headless: false, ports: [{ name: port, port: s.port, targetPort: port }] },
         });
       }
     });
