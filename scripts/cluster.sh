@@ -73,7 +73,16 @@ start() {
   # setsid execs the binary in place (the background job is not a group leader), so $! is its PID.
   # 9>&- : the component must not inherit (and so hold forever) the lock taken in main.
   setsid "$bin" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$PIDS/$name.pid"
+  local child=$!
+  echo "$child" >"$PIDS/$name.pid"
+  # Until setsid has exec'd the binary, /proc/<pid>/cmdline still names setsid and live_pid would
+  # call the component dead: under load that window is long enough to fail `up`. Wait it out.
+  local i
+  for i in $(seq 1 100); do
+    live_pid "$name" >/dev/null && break
+    kill -0 "$child" 2>/dev/null || break
+    sleep 0.05
+  done
   log "$name: started (pid $!, log ${LOGS#"$STAGECRAFT_ROOT/"}/$name.log)"
 }
 

@@ -77,6 +77,9 @@ describe("live stage moves on a real local cluster", () => {
   }, 30 * 60_000);
 
   afterAll(() => {
+    // The control plane's logs outlive the run, for reading a failure afterwards.
+    if (fs.existsSync(path.join(clusterDir, "logs")))
+      fs.cpSync(path.join(clusterDir, "logs"), path.join(artifacts, "cluster-logs"), { recursive: true });
     try {
       run("bash scripts/cluster.sh down", ROOT);
     } finally {
