@@ -77,16 +77,18 @@ describe("bad stack config through `pulumi preview`", () => {
       fs.writeFileSync(path.join(project, "stacks", `Pulumi.${STACK}.yaml`), doc.toString());
       const r = run(`pulumi preview --non-interactive --stack ${STACK} --json`);
       expect(r.status).not.toBe(0);
-      const out = `${r.stdout}\n${r.stderr}`;
-      expect(out).toContain(says);
-      // Failed before registering anything: the preview planned no Kubernetes object.
-      const steps = ((): { urn: string }[] => {
+      // --json escapes the message (`->` becomes `-\u003e`): read it decoded from the diagnostics.
+      const preview = ((): { steps?: { urn: string }[]; diagnostics?: { message: string }[] } => {
         try {
-          return (JSON.parse(r.stdout) as { steps?: { urn: string }[] }).steps ?? [];
+          return JSON.parse(r.stdout) as { steps?: { urn: string }[]; diagnostics?: { message: string }[] };
         } catch {
-          return [];
+          return {};
         }
       })();
+      const out = [...(preview.diagnostics ?? []).map((d) => d.message), r.stderr].join("\n");
+      expect(out).toContain(says);
+      // Failed before registering anything: the preview planned no Kubernetes object.
+      const steps = preview.steps ?? [];
       expect(steps.filter((s) => s.urn.includes("kubernetes:"))).toEqual([]);
     },
     5 * 60_000,
