@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
+import { copyProgram, PROGRAM_FILES } from "../test/lib/program";
 
 const ROOT = path.join(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -44,14 +45,12 @@ function time(label: string, fn: () => void): number {
 }
 
 /** A throwaway copy of a Pulumi program with its own stacks folder and backend. */
-function project(name: string, files: Record<string, string>, copy: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-${name}-`));
-  for (const item of copy) fs.cpSync(path.join(ROOT, item), path.join(dir, item), { recursive: true });
+function project(name: string, files: Record<string, string>, copy: readonly string[]): string {
+  const dir = copyProgram(ROOT, fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-${name}-`)), copy);
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
   }
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   fs.mkdirSync(path.join(dir, ".backend"));
   return dir;
 }
@@ -66,11 +65,9 @@ function previewer(dir: string, stack: string, extraEnv: NodeJS.ProcessEnv = {})
   };
 }
 
-const PROGRAM = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"];
-
 /** The stage program on a stack file. */
 function stageProject(stack: string, stackText: string): string {
-  return project(`stage-${stack}`, { [`stacks/Pulumi.${stack}.yaml`]: stackText }, PROGRAM);
+  return project(`stage-${stack}`, { [`stacks/Pulumi.${stack}.yaml`]: stackText }, PROGRAM_FILES);
 }
 
 /** The floor: the same engine and provider, the same objects, read from the rendered YAML. */

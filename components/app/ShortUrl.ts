@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../lib/names";
 import { container, probes, scratch } from "../lib/pod";
 import type { ShortUrlSpec } from "../stage/spec";
+import { CONFIG_DIR, configMount } from "./appPod";
 import { ENV } from "./appSettings";
 import { openrestyConf } from "./openrestyConf";
 import { serviceChart } from "./serviceChart";
@@ -27,6 +28,7 @@ export class ShortUrl extends pulumi.ComponentResource {
     super("stagecraft:app:ShortUrl", name, {}, opts);
     const su = args.shortUrl;
     const tmp = scratch("tmp", "/tmp");
+    const config = configMount(NAMES.shortUrl);
     const conf = openrestyConf({
       shortUrl: su,
       listenPort: PORTS.shortUrl,
@@ -45,14 +47,14 @@ export class ShortUrl extends pulumi.ComponentResource {
           name: "openresty",
           image: su.image,
           resources: su.resources,
-          command: ["openresty", "-c", "/etc/stagecraft/nginx.conf", "-g", "daemon off;"],
+          command: ["openresty", "-c", `${CONFIG_DIR}/nginx.conf`, "-g", "daemon off;"],
           ports: [{ name: "http", containerPort: PORTS.shortUrl }],
           env: [{ name: ENV.redisPassword, valueFrom: { secretKeyRef: { name: SECRETS.redis, key: PASSWORD_KEY } } }],
-          volumeMounts: [tmp.mount, { name: "config", mountPath: "/etc/stagecraft", readOnly: true }],
+          volumeMounts: [tmp.mount, config.mount],
           ...probes({ httpGet: { path: "/healthz", port: "http" } }, { tcpSocket: { port: "http" } }),
         }),
       ],
-      volumes: [tmp.volume, { name: "config", configMap: { name: `${NAMES.shortUrl}-config` } }],
+      volumes: [tmp.volume, config.volume],
       service: { headless: false, ports: [{ name: "http", port: PORTS.shortUrl, targetPort: "http" }] },
     });
     serviceChart(`${name}-chart`, args.namespace, values, { parent: this });

@@ -7,6 +7,7 @@
  * Celery workers, as the issue's formula has it.
  */
 import type { Spec } from "./spec";
+import { peakReplicas } from "./workloads";
 
 /** Connections a Kong node keeps to Redis for shared rate-limit counters (per worker process). */
 export const KONG_REDIS_CONNECTIONS_PER_NODE = 8;
@@ -41,10 +42,6 @@ export interface StoreBudget {
 export interface ConnectionBudget {
   readonly mysql: StoreBudget;
   readonly redis: StoreBudget;
-}
-
-function peakReplicas(s: { replicas: number; hpa?: { maxReplicas: number } }): number {
-  return Math.max(s.replicas, s.hpa?.maxReplicas ?? 0);
 }
 
 function store(lines: BudgetLine[], limit: number, headroomPercent: number): StoreBudget {

@@ -23,6 +23,11 @@ export interface Workload {
   readonly loadBalancer: boolean;
 }
 
+/** Replicas at peak: the HPA's maximum when one scales the workload. */
+export function peakReplicas(s: { replicas: number; hpa?: { maxReplicas: number } }): number {
+  return Math.max(s.replicas, s.hpa?.maxReplicas ?? 0);
+}
+
 /** '20Gi' -> 20, '512Mi' -> 0.5. */
 export function gibibytes(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)$/.exec(q);
@@ -71,7 +76,7 @@ export function workloads(spec: Spec): Workload[] {
       tier: "app",
       role: s.kind === "web" ? "web" : "rpc",
       replicas: Math.max(replicas, s.replicas),
-      peakReplicas: Math.max(s.replicas, s.hpa?.maxReplicas ?? 0),
+      peakReplicas: peakReplicas(s),
       resources: s.resources,
     });
   }

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
+import { copyProgram } from "../lib/program";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "bad";
@@ -58,11 +59,7 @@ describe("bad stack config through `pulumi preview`", () => {
     spawnSync("bash", ["-c", `source ${ROOT}/scripts/env.sh && ${script}`], { cwd: project, env, encoding: "utf8" });
 
   beforeAll(() => {
-    for (const item of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"]) {
-      fs.cpSync(path.join(ROOT, item), path.join(project, item), { recursive: true });
-    }
-    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
-    fs.mkdirSync(path.join(project, "stacks"));
+    copyProgram(ROOT, project);
     const init = run(`bash ${ROOT}/scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`);
     expect(init.status).toBe(0);
   }, 10 * 60_000);

@@ -12,7 +12,8 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { promotedText } from "../../cli/promote";
 import { freePort } from "../lib/proc";
-import { dataLosses, shell, type Step } from "../lib/moves";
+import { dataLosses, isDataSecret, isDataStatefulSet, shell, type Step } from "../lib/moves";
+import { copyProgram } from "../lib/program";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "live";
@@ -39,8 +40,8 @@ describe("live stage moves on a real local cluster", () => {
     };
     return Object.fromEntries(
       list.items
-        .filter((o) => o.kind !== "StatefulSet" || ["mysql", "mysql-replica", "redis", "etcd"].includes(o.metadata.name))
-        .filter((o) => o.kind !== "Secret" || /^(mysql-|redis-|etcd-)/.test(o.metadata.name))
+        .filter((o) => o.kind !== "StatefulSet" || isDataStatefulSet(o.metadata.name))
+        .filter((o) => o.kind !== "Secret" || isDataSecret(o.metadata.name))
         .map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]),
     );
   }
@@ -57,11 +58,7 @@ describe("live stage moves on a real local cluster", () => {
       env[k] = String(v);
     run("bash scripts/toolchain.sh && bash scripts/cluster.sh up", ROOT);
 
-    for (const item of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"]) {
-      fs.cpSync(path.join(ROOT, item), path.join(project, item), { recursive: true });
-    }
-    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
-    fs.mkdirSync(path.dirname(configFile), { recursive: true });
+    copyProgram(ROOT, project);
     // The environment half: this cluster. The stage half: mvc.
     const doc = parseDocument(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.mvc.yaml"), "utf8"));
     doc.setIn(

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { promotedText } from "../../cli/promote";
 import { dataLosses, shell, type Step } from "../lib/moves";
+import { copyProgram } from "../lib/program";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "moves";
@@ -28,11 +29,7 @@ describe("stage moves on one stack, through the real engine", () => {
 
   beforeAll(() => {
     fs.mkdirSync(artifacts, { recursive: true });
-    for (const item of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"]) {
-      fs.cpSync(path.join(ROOT, item), path.join(project, item), { recursive: true });
-    }
-    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
-    fs.mkdirSync(path.dirname(configFile), { recursive: true });
+    copyProgram(ROOT, project);
     fs.writeFileSync(configFile, fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.mvc.yaml"), "utf8"));
     run(`bash ${ROOT}/scripts/toolchain.sh && pulumi stack init ${STACK} --non-interactive`);
     // micro and ddd need the Kong consumer key: an environment secret, set once like a team would.

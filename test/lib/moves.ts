@@ -11,12 +11,17 @@ export interface Step {
   newState?: { type?: string; inputs?: { metadata?: { name?: string } } };
 }
 
+/** The stores' StatefulSets, by Kubernetes name. */
+export const isDataStatefulSet = (name: string): boolean => ["mysql", "mysql-replica", "redis", "etcd"].includes(name);
+/** The stores' Secrets (credentials), by Kubernetes name. */
+export const isDataSecret = (name: string): boolean => /^(mysql-|redis-|etcd-)/.test(name);
+
 /** Data-bearing: the stores' StatefulSets, their Secrets, the namespace. */
 export function dataBearing(step: Step): boolean {
   const type = step.oldState?.type ?? step.newState?.type ?? "";
   const name = step.oldState?.inputs?.metadata?.name ?? step.newState?.inputs?.metadata?.name ?? "";
-  if (type === "kubernetes:apps/v1:StatefulSet") return ["mysql", "mysql-replica", "redis", "etcd"].includes(name);
-  if (type === "kubernetes:core/v1:Secret") return /^(mysql-|redis-|etcd-)/.test(name);
+  if (type === "kubernetes:apps/v1:StatefulSet") return isDataStatefulSet(name);
+  if (type === "kubernetes:core/v1:Secret") return isDataSecret(name);
   return type === "kubernetes:core/v1:Namespace" || type === "kubernetes:core/v1:PersistentVolumeClaim";
 }
 
