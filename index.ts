@@ -3,12 +3,12 @@
  * stage. Validation runs before any resource is registered, so bad input never touches a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { EksCluster } from "./components/platform/EksCluster";
-import { dataPlacement, eksClusterName } from "./components/platform/eksDefaults";
+import { EksCluster } from "./aws/EksCluster";
+import { dataPlacement, eksClusterName } from "./aws/eksDefaults";
 import { targetProvider } from "./components/platform/provider";
 import { redactSecrets } from "./components/platform/redact";
-import { SpecError } from "./components/stage/errors";
-import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, validateStack, type SecretState } from "./components/stage/load";
+import { SpecError } from "./spec/errors";
+import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, validateStack, type SecretState } from "./validate/validateStack";
 import { Stage } from "./components/stage/Stage";
 
 const config = new pulumi.Config(CONFIG_NS);

@@ -4,10 +4,10 @@
  *   compare                    the comparison report for teams choosing a stage (see compare.ts)
  *   summarise <preview.json>   a pull request's summary of a preview, red flags first (see summarise.ts)
  */
-import { compareCommand } from "./compare";
+import { compareCommand } from "./compare/compare";
 import { promoteCommand } from "./promote";
 import { renderTreeCommand } from "./renderTree";
-import { summariseCommand } from "./summarise";
+import { summariseCommand } from "./summarise/summarise";
 import { validateCommand } from "./validate";
 
 const USAGE = `usage: stagecraft <command> [args]

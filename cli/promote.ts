@@ -8,10 +8,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { SpecError } from "../components/stage/errors";
-import { CONFIG_NS, validateStack } from "../components/stage/load";
-import { readStackFile } from "../components/stage/stackFile";
-import { stageChanges } from "./report/changes";
+import { SpecError } from "../spec/errors";
+import { CONFIG_NS, validateStack } from "../validate/validateStack";
+import { readStackFile } from "../spec/stackFile";
+import { stageChanges } from "./compare/changes";
 
 export interface PromoteOptions {
   readonly stack: string;

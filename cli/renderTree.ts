@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments, stringify } from "yaml";
-import { TIER_LABEL } from "../components/lib/names";
+import { TIER_LABEL } from "../model/names";
 import { REDACTED } from "../components/platform/redact";
 
 export interface K8sObject {

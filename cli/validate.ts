@@ -1,7 +1,7 @@
 /** `stagecraft validate FILE...`: the same checks `pulumi preview` runs, without the engine. */
-import { SpecError } from "../components/stage/errors";
-import { validateStack } from "../components/stage/load";
-import { readStackFile } from "../components/stage/stackFile";
+import { SpecError } from "../spec/errors";
+import { validateStack } from "../validate/validateStack";
+import { readStackFile } from "../spec/stackFile";
 
 export function validateCommand(files: string[]): number {
   if (files.length === 0) {

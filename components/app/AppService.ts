@@ -6,9 +6,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, migrateJobName } from "../lib/names";
+import { labels, migrateJobName } from "../../model/names";
 import { container, podSecurity, scratch } from "../lib/pod";
-import type { ServiceSpec } from "../stage/spec";
+import type { ServiceSpec } from "../../spec/schema";
 import { APP_UID, CONFIG_DIR, configMount, secretEnv, serviceFiles } from "./appPod";
 import type { AppSettings } from "./appSettings";
 import { serviceChart } from "./serviceChart";

@@ -4,9 +4,9 @@
  * starts a pod's replacement until the old pod is confirmed gone, unlike a Deployment.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES } from "../lib/names";
+import { NAMES } from "../../model/names";
 import { container, scratch } from "../lib/pod";
-import type { BeatSpec, ServiceSpec } from "../stage/spec";
+import type { BeatSpec, ServiceSpec } from "../../spec/schema";
 import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
 import { celeryBeatArgs } from "./celeryCommand";
 import { CELERY_APP } from "./CeleryWorker";

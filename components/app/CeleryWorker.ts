@@ -3,9 +3,9 @@
  * (`-P gevent -c N`), from the project's chart. One component per queue, so queues scale apart.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { workerName } from "../lib/names";
+import { workerName } from "../../model/names";
 import { container, scratch } from "../lib/pod";
-import type { ServiceSpec, WorkerSpec } from "../stage/spec";
+import type { ServiceSpec, WorkerSpec } from "../../spec/schema";
 import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
 import { celeryWorkerArgs } from "./celeryCommand";
 import { serviceChart } from "./serviceChart";

@@ -5,9 +5,9 @@
  * replica-to-replica relay is needed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES, PASSWORD_KEY, SECRETS } from "../lib/names";
+import { NAMES, PASSWORD_KEY, SECRETS } from "../../model/names";
 import { container, probes, scratch } from "../lib/pod";
-import type { PushSpec } from "../stage/spec";
+import type { PushSpec } from "../../spec/schema";
 import { ENV } from "./appSettings";
 import { APP_UID } from "./appPod";
 import { serviceChart } from "./serviceChart";

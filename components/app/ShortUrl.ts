@@ -3,9 +3,9 @@
  * Its nginx.conf is a pure function of the spec (openrestyConf.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../lib/names";
+import { NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../../model/names";
 import { container, probes, scratch } from "../lib/pod";
-import type { ShortUrlSpec } from "../stage/spec";
+import type { ShortUrlSpec } from "../../spec/schema";
 import { CONFIG_DIR, configMount } from "./appPod";
 import { ENV } from "./appSettings";
 import { openrestyConf } from "./openrestyConf";

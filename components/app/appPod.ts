@@ -3,8 +3,8 @@
  * its config files and its Secret-backed environment. Pure.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { etcdUserSecret, mysqlUserSecret, PASSWORD_KEY, SECRETS } from "../lib/names";
-import type { ServiceSpec } from "../stage/spec";
+import { etcdUserSecret, mysqlUserSecret, PASSWORD_KEY, SECRETS } from "../../model/names";
+import type { ServiceSpec } from "../../spec/schema";
 import { ENV, type AppSettings } from "./appSettings";
 
 /** The image contract: app images run as this uid and read config from CONFIG_DIR. */

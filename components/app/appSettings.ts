@@ -3,8 +3,8 @@
  * callees and push endpoint are, and its pool sizes. Secrets are never in here, only the names
  * of the environment variables that carry them. Pure.
  */
-import { NAMES, PORTS, serviceHost } from "../lib/names";
-import type { ServiceSpec, Spec } from "../stage/spec";
+import { NAMES, PORTS, serviceHost } from "../../model/names";
+import type { ServiceSpec, Spec } from "../../spec/schema";
 
 /** Environment variables the pods get from Secrets. */
 export const ENV = {

@@ -2,7 +2,7 @@
  * Command-line arguments of the Celery worker and beat containers, as pure functions of the spec.
  * They are the container's `args` after the `celery` executable (its `command`).
  */
-import type { WorkerSpec } from "../stage/spec";
+import type { WorkerSpec } from "../../spec/schema";
 
 const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
 const QUEUE = /^[a-z][a-z0-9_.-]*$/;

@@ -7,7 +7,7 @@
  * duplicate directive is an error. The Redis password comes from the environment (REDIS_PASSWORD,
  * from a Secret), never from this file.
  */
-import type { ShortUrlSpec } from "../stage/spec";
+import type { ShortUrlSpec } from "../../spec/schema";
 
 export interface OpenrestyConfInput {
   readonly shortUrl: ShortUrlSpec;

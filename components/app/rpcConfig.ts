@@ -9,7 +9,7 @@
  *   client, so the policy belongs to the callee and every caller applies the same one.
  * Output is deterministic (fixed key order, callees sorted) so a re-render never rolls pods.
  */
-import { Service, type ServiceSpec } from "../stage/spec";
+import { Service, type ServiceSpec } from "../../spec/schema";
 import { etcdUserName, registryPrefix } from "../data/etcdAuth";
 
 export interface RpcCallee {

@@ -5,9 +5,9 @@
  * micro turns HTTP services into RPC services in place).
  */
 import type * as k8s from "@pulumi/kubernetes";
-import type { Role } from "../lib/names";
+import type { Role } from "../../model/names";
 import { container, probes } from "../lib/pod";
-import type { ServiceSpec } from "../stage/spec";
+import type { ServiceSpec } from "../../spec/schema";
 import { CONFIG_DIR } from "./appPod";
 import { uwsgiIni } from "./uwsgiIni";
 

@@ -3,7 +3,7 @@
  * Pure and fully known at preview: no Output ever reaches the chart, so previews stay exact.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { labels, LAYER_LABEL, selectorLabels, type Role } from "../lib/names";
+import { labels, LAYER_LABEL, selectorLabels, type Role } from "../../model/names";
 import { contentHash, podSecurity, spread } from "../lib/pod";
 
 type Container = k8s.types.input.core.v1.Container;

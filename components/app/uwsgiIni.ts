@@ -2,7 +2,7 @@
  * `uwsgi.ini` of a Django web service: uWSGI master + worker processes, each running gevent.
  * A pure function of the service spec; the AppService component mounts it from a ConfigMap.
  */
-import type { ServiceSpec, UwsgiSpec } from "../stage/spec";
+import type { ServiceSpec, UwsgiSpec } from "../../spec/schema";
 
 /** Plugins Debian's uwsgi needs for this file (uwsgi-plugin-python3, uwsgi-plugin-gevent-python3). */
 export const DEBIAN_UWSGI_PLUGINS: readonly string[] = ["python3", "gevent_python3"];

@@ -6,9 +6,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { etcdUserSecret, labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../lib/names";
+import { etcdUserSecret, labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { container, contentHash, podSecurity, scratch } from "../lib/pod";
-import type { EtcdSpec, ServiceSpec } from "../stage/spec";
+import type { EtcdSpec, ServiceSpec } from "../../spec/schema";
 import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv } from "./etcdAuth";
 import { etcdPdbMinAvailable, etcdStatefulSetArgs } from "./etcdFlags";
 import { dataOptions, statefulSetBasics } from "./stateful";

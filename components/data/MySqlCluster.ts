@@ -7,9 +7,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, mysqlUserSecret, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../lib/names";
+import { labels, mysqlUserSecret, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { container, contentHash, podSecurity, scratch, spread } from "../lib/pod";
-import type { MySqlSpec, ServiceSpec } from "../stage/spec";
+import type { MySqlSpec, ServiceSpec } from "../../spec/schema";
 import { myCnf } from "./myCnf";
 import { mysqlPasswordEnv, primaryBootstrapSql, replicaInitScript, serverIdScript } from "./mysqlReplication";
 import { dataOptions, statefulSetBasics } from "./stateful";

@@ -5,9 +5,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../lib/names";
+import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { container, contentHash, podSecurity, scratch } from "../lib/pod";
-import type { RedisSpec } from "../stage/spec";
+import type { RedisSpec } from "../../spec/schema";
 import { dataOptions, statefulSetBasics } from "./stateful";
 import { redisConf } from "./redisConf";
 

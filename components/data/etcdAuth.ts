@@ -7,7 +7,7 @@
  * services it calls, to find their instances. A compromised service can thus neither fake another
  * service's instances nor see the registry beyond its call graph.
  */
-import type { ServiceSpec } from "../stage/spec";
+import type { ServiceSpec } from "../../spec/schema";
 
 export const DEFAULT_PREFIX_ROOT = "/stagecraft/services/";
 /** Roles this project manages start with this, so the script never touches anyone else's. */

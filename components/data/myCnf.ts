@@ -2,7 +2,7 @@
  * `my.cnf` of the MariaDB primary and its read replicas, as a pure function of the spec.
  * Checked against MariaDB 10.11 (Debian) and written for the mariadb:11.4 image: only options both know.
  */
-import type { MySqlSpec } from "../stage/spec";
+import type { MySqlSpec } from "../../spec/schema";
 
 export type MySqlRole = { readonly kind: "primary" } | { readonly kind: "replica" };
 

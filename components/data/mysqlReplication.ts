@@ -11,7 +11,7 @@
  *   server and points it at the primary by GTID; the main container then just starts.
  * All three are idempotent: they run on every pod start or deploy and change nothing the second time.
  */
-import type { ServiceSpec } from "../stage/spec";
+import type { ServiceSpec } from "../../spec/schema";
 
 /** Where the server-id fragment goes: the mariadb image includes /etc/mysql/conf.d/*.cnf. */
 export const SERVER_ID_CNF = "/etc/mysql/conf.d/server-id.cnf";

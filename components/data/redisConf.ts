@@ -3,7 +3,7 @@
  * The password is never in this file (a ConfigMap): a startup step writes `requirepass <password>`
  * from the Secret into `authInclude` on an emptyDir, and this file includes it.
  */
-import type { RedisSpec } from "../stage/spec";
+import type { RedisSpec } from "../../spec/schema";
 
 export interface RedisConfOptions {
   readonly port: number;

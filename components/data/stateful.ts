@@ -5,7 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { selectorLabels } from "../lib/names";
+import { selectorLabels } from "../../model/names";
 
 /**
  * Options for data-bearing objects. Every one is kept in the cluster if the program drops it

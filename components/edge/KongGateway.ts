@@ -6,9 +6,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS } from "../lib/names";
+import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS } from "../../model/names";
 import { container, contentHash, probes, scratch } from "../lib/pod";
-import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../stage/spec";
+import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { KONG_SECRET_ENV, kongYaml, type Endpoint } from "./kongConfig";
 

@@ -6,9 +6,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels } from "../lib/names";
+import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels } from "../../model/names";
 import { container, contentHash, probes, scratch } from "../lib/pod";
-import type { NginxSpec } from "../stage/spec";
+import type { NginxSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { nginxConf, type NginxConfInput } from "./nginxConf";
 

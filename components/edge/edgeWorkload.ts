@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, selectorLabels, type Role } from "../lib/names";
+import { labels, selectorLabels, type Role } from "../../model/names";
 import { podSecurity, spread } from "../lib/pod";
 
 export interface EdgeWorkloadArgs {

@@ -18,8 +18,8 @@
  */
 import { createHash } from "crypto";
 import { stringify } from "yaml";
-import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../stage/spec";
-import { NAMES } from "../lib/names";
+import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../../spec/schema";
+import { NAMES } from "../../model/names";
 
 /** The rendered kong.yml holds consumer keys in plaintext: mount it from a Secret, never a ConfigMap. */
 export const KONG_CONFIG_IN_SECRET = true;

@@ -6,7 +6,7 @@
  * self-contained (no include of /etc/nginx/mime.types or conf.d) so the image cannot change it.
  * Output is deterministic: the same input gives byte-identical text, so previews only show real changes.
  */
-import type { NginxSpec, PushSpec } from "../stage/spec";
+import type { NginxSpec, PushSpec } from "../../spec/schema";
 
 /** A backend that the edge routes to: one per web service (or rpc service with an HTTP face) with routes. */
 export interface NginxUpstream {

@@ -5,7 +5,7 @@
  */
 import { createHash } from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import type { ResourcesSpec } from "../stage/spec";
+import type { ResourcesSpec } from "../../spec/schema";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Spec } from "../stage/spec";
+import type { Spec } from "../../spec/schema";
 import { networkPolicies } from "./networkPolicies";
 
 export interface CallGraphPoliciesArgs {

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PART_OF, TIER_LABEL } from "../lib/names";
+import { PART_OF, TIER_LABEL } from "../../model/names";
 
 export interface NamespaceArgs {
   /** Kubernetes name of the namespace. */

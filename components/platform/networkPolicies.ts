@@ -10,8 +10,8 @@
  * Pure: a validated spec in, plain manifests out, in a deterministic order (sorted by name), so a
  * reordering of services in the stack file changes nothing in a preview.
  */
-import { migrateJobName, NAMES, PART_OF, PORTS, TIER_LABEL, workerName } from "../lib/names";
-import type { ServiceSpec, Spec } from "../stage/spec";
+import { migrateJobName, NAMES, PART_OF, PORTS, TIER_LABEL, workerName } from "../../model/names";
+import type { ServiceSpec, Spec } from "../../spec/schema";
 
 /** `matchLabels` absent: every pod (of the namespace, for a podSelector). */
 export interface LabelSelector {

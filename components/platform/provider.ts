@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
-import type { Target } from "../stage/target";
+import type { Target } from "../../spec/target";
 
 /** Where render mode's provider writes raw manifests (ignored by git; organised into rendered/ afterwards). */
 export function rawRenderDir(root: string, stack: string): string {

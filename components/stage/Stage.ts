@@ -21,12 +21,12 @@ import { MySqlCluster } from "../data/MySqlCluster";
 import { RedisCache } from "../data/RedisCache";
 import { KongGateway } from "../edge/KongGateway";
 import { NginxLoadBalancer } from "../edge/NginxLoadBalancer";
-import { NAMES, PORTS, serviceHost } from "../lib/names";
+import { NAMES, PORTS, serviceHost } from "../../model/names";
 import { derivedSecret } from "../lib/secrets";
 import { CallGraphPolicies } from "../platform/CallGraphPolicies";
 import { Namespace } from "../platform/Namespace";
-import { connectionBudget } from "./budget";
-import type { Spec } from "./spec";
+import { connectionBudget } from "../../model/connections";
+import type { Spec } from "../../spec/schema";
 
 export interface StageArgs {
   readonly spec: Spec;

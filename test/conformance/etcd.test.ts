@@ -11,9 +11,9 @@ import * as path from "path";
 import { rpcConfig } from "../../components/app/rpcConfig";
 import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv } from "../../components/data/etcdAuth";
 import { etcdArgs, etcdQuorum } from "../../components/data/etcdFlags";
-import { validateStack } from "../../components/stage/load";
-import type { ServiceSpec } from "../../components/stage/spec";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import type { ServiceSpec } from "../../spec/schema";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 const missing = ["etcd", "etcdctl"].filter((b) => !have(b));

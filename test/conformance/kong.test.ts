@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { kongYaml, type Endpoint, type KongConfigInput } from "../../components/edge/kongConfig";
-import { NAMES, PORTS, serviceHost } from "../../components/lib/names";
-import { validateStack } from "../../components/stage/load";
-import type { KongSpec } from "../../components/stage/spec";
-import { readStackFile } from "../../components/stage/stackFile";
+import { NAMES, PORTS, serviceHost } from "../../model/names";
+import { validateStack } from "../../validate/validateStack";
+import type { KongSpec } from "../../spec/schema";
+import { readStackFile } from "../../spec/stackFile";
 import { have, tmpDir, conformanceSuite } from "../lib/proc";
 
 const missing = ["deck"].filter((b) => !have(b));

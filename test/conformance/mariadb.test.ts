@@ -7,8 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { myCnf, type MySqlRole } from "../../components/data/myCnf";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, run, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(120_000);

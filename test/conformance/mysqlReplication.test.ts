@@ -17,8 +17,8 @@ import {
   replicaInitScript,
   serverIdScript,
 } from "../../components/data/mysqlReplication";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, run, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 const missing = ["mariadbd", "mariadb", "mariadb-dump", "mariadb-install-db", "mariadb-admin"].filter((b) => !have(b));

@@ -12,9 +12,9 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { nginxConf, type NginxConfInput, type NginxNchanPush } from "../../components/edge/nginxConf";
 import { redisConf } from "../../components/data/redisConf";
-import { validateStack } from "../../components/stage/load";
-import type { NginxSpec } from "../../components/stage/spec";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import type { NginxSpec } from "../../spec/schema";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(90_000);

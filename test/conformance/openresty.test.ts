@@ -12,9 +12,9 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { openrestyConf, SHORT_URL_KEY_PREFIX, SHORT_URL_PASSWORD_ENV, type OpenrestyConfInput } from "../../components/app/openrestyConf";
-import { NAMES, PORTS, serviceHost } from "../../components/lib/names";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
+import { NAMES, PORTS, serviceHost } from "../../model/names";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, run, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 const MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"];

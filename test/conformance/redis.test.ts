@@ -7,8 +7,8 @@ import * as net from "net";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { redisConf } from "../../components/data/redisConf";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(60_000);

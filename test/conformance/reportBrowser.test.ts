@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { chromium, type Browser } from "playwright-core";
-import { compareCommand, STAGES } from "../../cli/compare";
+import { compareCommand, STAGES } from "../../cli/compare/compare";
 import { have, conformanceSuite } from "../lib/proc";
 
 const ROOT = path.resolve(__dirname, "../..");

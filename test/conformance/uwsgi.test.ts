@@ -8,9 +8,9 @@ import * as http from "http";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { DEBIAN_UWSGI_PLUGINS, uwsgiIni } from "../../components/app/uwsgiIni";
-import { validateStack } from "../../components/stage/load";
-import type { ServiceSpec } from "../../components/stage/spec";
-import { readStackFile } from "../../components/stage/stackFile";
+import { validateStack } from "../../validate/validateStack";
+import type { ServiceSpec } from "../../spec/schema";
+import { readStackFile } from "../../spec/stackFile";
 import { freePort, have, startServer, tmpDir, type Server, conformanceSuite } from "../lib/proc";
 
 jest.setTimeout(90_000);

@@ -11,9 +11,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readObjects } from "../../cli/renderTree";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
-import { workloads } from "../../components/stage/workloads";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
+import { workloads } from "../../model/workloads";
 import { baselineViolations, formatViolation, WORKLOAD_KINDS, type K8sObject } from "../lib/baseline";
 
 const ROOT = path.join(__dirname, "..", "..");

@@ -8,9 +8,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readObjects, type K8sObject } from "../../cli/renderTree";
-import { validateStack } from "../../components/stage/load";
-import { readStackFile } from "../../components/stage/stackFile";
-import { workloads } from "../../components/stage/workloads";
+import { validateStack } from "../../validate/validateStack";
+import { readStackFile } from "../../spec/stackFile";
+import { workloads } from "../../model/workloads";
 import { derivePassword } from "../../components/lib/secrets";
 import { STAGES } from "./globalSetup";
 

@@ -6,7 +6,7 @@
  * blocked by the proxy), and several rules are Stagecraft's own (PDB that allows a disruption,
  * per-workload ServiceAccount, PVC retention), so the check is a pure function in the test suite.
  */
-import { TIER_LABEL } from "../../components/lib/names";
+import { TIER_LABEL } from "../../model/names";
 
 export interface ObjectMeta {
   readonly name?: string;

@@ -6,7 +6,19 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** What `pulumi` needs to run Stagecraft's program. */
-export const PROGRAM_FILES = ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "charts"];
+export const PROGRAM_FILES = [
+  "Pulumi.yaml",
+  "index.ts",
+  "tsconfig.json",
+  "package.json",
+  "spec",
+  "model",
+  "validate",
+  "cost",
+  "aws",
+  "components",
+  "charts",
+];
 
 /** Copies `items` (default: the program) from `root` into `dir`, with node_modules linked, and an empty stacks/. */
 export function copyProgram(root: string, dir: string, items: readonly string[] = PROGRAM_FILES): string {

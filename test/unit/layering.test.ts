@@ -4,9 +4,8 @@
  * copy of the program.)
  */
 import * as fs from "fs";
+import { ROOT } from "../lib/paths";
 import * as path from "path";
-
-const ROOT = path.join(__dirname, "..", "..");
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -1,0 +1,133 @@
+/**
+ * "What changes from the previous stage", in plain words, computed from the two specs: the edge,
+ * services (added, removed, kind, layer, replicas), workers, push, short URLs, data stores and the
+ * call graph. Pure; the report prints one sentence per line.
+ */
+import { edges } from "../../validate/callGraph";
+import type { PushSpec, ServiceSpec, Spec } from "../../spec/schema";
+import { stageNumbers } from "./numbers";
+
+const list = (xs: readonly string[]) => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`);
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const kindWords = (k: ServiceSpec["kind"]) =>
+  k === "web" ? "a Django web service (HTTP)" : "an RPC service (gevent + msgpack, registered in etcd)";
+const scale = (s: ServiceSpec) => (s.hpa ? `${s.hpa.minReplicas}–${s.hpa.maxReplicas} replicas` : plural(s.replicas, "replica"));
+const pushWords = (p: PushSpec | undefined) =>
+  !p
+    ? "no push"
+    : p.kind === "nchan"
+      ? `the Nginx push module (nchan, subscribe on ${p.subscriberPath})`
+      : `a Tornado + ZeroMQ push service (tormq, ${plural(p.replicas, "replica")}, websocket ${p.path})`;
+
+export function stageChanges(prev: Spec, next: Spec): string[] {
+  const out: string[] = [];
+  const a = stageNumbers(prev);
+  const b = stageNumbers(next);
+  if (a.podsAtRest !== b.podsAtRest || a.podsAtPeak !== b.podsAtPeak || a.workloads !== b.workloads)
+    out.push(
+      `Pods at rest go from ${a.podsAtRest} to ${b.podsAtRest} (at peak ${a.podsAtPeak} to ${b.podsAtPeak}); workloads from ${a.workloads} to ${b.workloads}.`,
+    );
+
+  // Edge.
+  const [pn, nn, pk, nk] = [prev.edge.nginx, next.edge.nginx, prev.edge.kong, next.edge.kong];
+  if (nk && !pk)
+    out.push(
+      `Kong (DB-less, ${plural(nk.replicas, "replica")}) ${pn && !nn ? "replaces Nginx at the edge" : "joins the edge"}: it takes ` +
+        `authentication (${nk.auth}) and rate limiting (${nk.rateLimit.perMinute}/min, counters ${nk.rateLimit.policy === "redis" ? "shared through Redis" : "per node"}) off the services.`,
+    );
+  else if (pk && !nk) out.push(`Kong leaves the edge${nn && !pn ? "; Nginx takes its place" : ""}.`);
+  if (nn && !pn && !pk) out.push(`Nginx (${plural(nn.replicas, "replica")}) is added at the edge.`);
+  if (pn && !nn && !(nk && !pk)) out.push("Nginx leaves the edge.");
+  if (pn && nn && pn.replicas !== nn.replicas) out.push(`Nginx goes from ${pn.replicas} to ${nn.replicas} replicas.`);
+  if (pk && nk && pk.replicas !== nk.replicas) out.push(`Kong goes from ${pk.replicas} to ${nk.replicas} replicas.`);
+
+  // Services.
+  const before = new Map(prev.services.map((s) => [s.name, s]));
+  const after = new Map(next.services.map((s) => [s.name, s]));
+  const added = next.services.filter((s) => !before.has(s.name));
+  const removed = prev.services.filter((s) => !after.has(s.name));
+  if (added.length > 0)
+    out.push(
+      `New ${added.length === 1 ? "service" : "services"}: ${list(added.map((s) => `${s.name} (${s.kind}${s.layer === "data" ? ", data layer" : ""}, ${scale(s)})`))}.`,
+    );
+  if (removed.length > 0) out.push(`${removed.length === 1 ? "Service" : "Services"} removed: ${list(removed.map((s) => s.name))}.`);
+  const newImages: string[] = [];
+  for (const s of next.services) {
+    const p = before.get(s.name);
+    if (!p) continue;
+    if (p.kind !== s.kind) out.push(`${s.name} changes from ${kindWords(p.kind)} to ${kindWords(s.kind)}.`);
+    if (p.layer !== s.layer) out.push(`${s.name} moves from the ${p.layer} layer to the ${s.layer} layer.`);
+    if (scale(p) !== scale(s)) out.push(`${s.name} goes from ${scale(p)} to ${scale(s)}.`);
+    if (p.image !== s.image) newImages.push(s.name);
+    if (p.mysql && !s.mysql) out.push(`${s.name} no longer connects to MySQL itself.`);
+    if (!p.mysql && s.mysql) out.push(`${s.name} gets MySQL schema ${s.mysql.schema} and user ${s.mysql.user}.`);
+  }
+  if (newImages.length > 0) out.push(`New images for ${list(newImages)}.`);
+  for (const s of next.services) {
+    const had = new Set(before.get(s.name)?.contexts.map((c) => c.name) ?? []);
+    const owned = s.contexts.filter((c) => !had.has(c.name));
+    if (owned.length > 0)
+      out.push(
+        `${s.name} owns the bounded ${owned.length === 1 ? "context" : "contexts"} ${list(owned.map((c) => `${c.name} (aggregate root ${c.aggregateRoot})`))}.`,
+      );
+  }
+
+  // Workers.
+  const pw = new Map(prev.workers.map((w) => [w.name, w]));
+  const nw = new Map(next.workers.map((w) => [w.name, w]));
+  const wAdded = next.workers.filter((w) => !pw.has(w.name));
+  const wRemoved = prev.workers.filter((w) => !nw.has(w.name));
+  if (wAdded.length > 0)
+    out.push(
+      `New Celery ${wAdded.length === 1 ? "worker" : "workers"}: ${list(wAdded.map((w) => `${w.name} (queue ${w.queue}, ${plural(w.replicas, "replica")})`))}.`,
+    );
+  if (wRemoved.length > 0)
+    out.push(`Celery ${wRemoved.length === 1 ? "worker" : "workers"} removed: ${list(wRemoved.map((w) => w.name))}.`);
+  for (const w of next.workers) {
+    const p = pw.get(w.name);
+    if (p && p.replicas !== w.replicas) out.push(`Celery worker ${w.name} goes from ${p.replicas} to ${w.replicas} replicas.`);
+  }
+  if (Boolean(prev.beat) !== Boolean(next.beat))
+    out.push(next.beat ? "A Celery beat scheduler is added." : "The Celery beat scheduler is removed.");
+
+  // Push and short URLs.
+  if (prev.push?.kind !== next.push?.kind) out.push(`Push moves from ${pushWords(prev.push)} to ${pushWords(next.push)}.`);
+  else if (prev.push?.kind === "tormq" && next.push?.kind === "tormq" && prev.push.replicas !== next.push.replicas)
+    out.push(`The push service goes from ${prev.push.replicas} to ${next.push.replicas} replicas.`);
+  if (next.shortUrl && !prev.shortUrl)
+    out.push(`A short-URL service on OpenResty is added (${plural(next.shortUrl.replicas, "replica")}, route ${next.shortUrl.route}).`);
+  if (prev.shortUrl && !next.shortUrl) out.push("The short-URL service is removed.");
+
+  // Data stores.
+  const [pm, nm] = [prev.data.mysql, next.data.mysql];
+  if (pm.readReplicas === 0 && nm.readReplicas > 0)
+    out.push(
+      `MySQL gets ${plural(nm.readReplicas, "read replica")} (GTID replication, read-only) beside the unchanged primary; reads can go to mysql-read.`,
+    );
+  else if (pm.readReplicas !== nm.readReplicas) out.push(`MySQL read replicas go from ${pm.readReplicas} to ${nm.readReplicas}.`);
+  if (pm.maxConnections !== nm.maxConnections) out.push(`MySQL max_connections goes from ${pm.maxConnections} to ${nm.maxConnections}.`);
+  if (pm.storage !== nm.storage) out.push(`MySQL volumes go from ${pm.storage} to ${nm.storage}.`);
+  const [pr, nr] = [prev.data.redis, next.data.redis];
+  if (pr.maxclients !== nr.maxclients) out.push(`Redis maxclients goes from ${pr.maxclients} to ${nr.maxclients}.`);
+  if (pr.storage !== nr.storage) out.push(`The Redis volume goes from ${pr.storage} to ${nr.storage}.`);
+  const [pe, ne] = [prev.data.etcd, next.data.etcd];
+  if (ne && !pe) out.push(`etcd (${plural(ne.members, "member")}) is added: RPC services register in it with a lease.`);
+  if (pe && !ne) out.push("etcd is removed.");
+  if (pe && ne && pe.members !== ne.members) out.push(`etcd goes from ${pe.members} to ${ne.members} members.`);
+
+  // Call graph.
+  const key = (e: { from: string; to: string }) => `${e.from} → ${e.to}`;
+  const pEdges = new Set(edges(prev.services).map(key));
+  const nEdges = new Set(edges(next.services).map(key));
+  const newCalls = [...nEdges].filter((e) => !pEdges.has(e));
+  const goneCalls = [...pEdges].filter((e) => !nEdges.has(e));
+  if (newCalls.length > 0) out.push(`New calls: ${list(newCalls)}.`);
+  if (goneCalls.length > 0) out.push(`Calls no longer made: ${list(goneCalls)}.`);
+  if (prev.callRules !== next.callRules)
+    out.push(
+      next.callRules === "layered"
+        ? "The call graph becomes layered: application services call data services only, never each other, and data services never call application services (checked at preview, enforced by NetworkPolicies)."
+        : "The call graph is no longer layered: any acyclic graph is allowed.",
+    );
+  return out.length > 0 ? out : ["Nothing changes."];
+}

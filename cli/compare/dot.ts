@@ -1,0 +1,193 @@
+/**
+ * The architecture diagram of a stage as Graphviz DOT: clients -> edge -> app -> data, left to right,
+ * one cluster per tier, the call graph in bold, the push path in orange. A pure function of the spec;
+ * `dot -Tsvg` turns it into the picture (see graphviz.ts).
+ */
+import { NAMES, workerName } from "../../model/names";
+import type { ServiceSpec, Spec } from "../../spec/schema";
+
+/** Colours the legend in the report names: keep them in one place. */
+export const DOT_COLOURS = { call: "#1f5fbf", push: "#d9730d", data: "#7a7a7a", traffic: "#333333" } as const;
+
+/** A DOT double-quoted string: backslashes and quotes escaped, lines joined with DOT's centred newline. */
+export function dotString(...lines: string[]): string {
+  return `"${lines.map((l) => l.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).join("\\n")}"`;
+}
+
+type Attrs = Record<string, string | number>;
+const attrs = (a: Attrs) =>
+  Object.entries(a)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? String(v) : dotString(...v.split("\n"))}`)
+    .join(", ");
+
+// Node ids carry their tier so a service called like a data store ("redis") never merges with it.
+const id = {
+  clients: "clients",
+  edge: (name: string) => `edge_${name}`,
+  svc: (name: string) => `svc_${name}`,
+  app: (name: string) => `app_${name}`,
+  data: (name: string) => `data_${name}`,
+};
+
+const replicas = (n: number) => `${n} replica${n === 1 ? "" : "s"}`;
+const scale = (s: ServiceSpec) => (s.hpa ? `${s.hpa.minReplicas}–${s.hpa.maxReplicas} replicas (HPA)` : replicas(s.replicas));
+
+export function stageDot(spec: Spec): string {
+  const out: string[] = [];
+  const node = (nodeId: string, a: Attrs, indent = "    ") => out.push(`${indent}${dotString(nodeId)} [${attrs(a)}];`);
+  const edge = (from: string, to: string, a: Attrs = {}) =>
+    out.push(`  ${dotString(from)} -> ${dotString(to)}${Object.keys(a).length > 0 ? ` [${attrs(a)}]` : ""};`);
+  const cluster = (name: string, label: string, colour: string, body: () => void, indent = "  ") => {
+    out.push(`${indent}subgraph ${dotString(`cluster_${name}`)} {`);
+    out.push(
+      `${indent}  label=${dotString(label)}; style="rounded,filled"; color=${dotString(colour)}; fillcolor=${dotString(`${colour}22`)};`,
+    );
+    body();
+    out.push(`${indent}}`);
+  };
+
+  const { nginx, kong } = spec.edge;
+  const push = spec.push;
+  const byName = new Map(spec.services.map((s) => [s.name, s]));
+  const { mysql, redis, etcd } = spec.data;
+
+  out.push(`digraph ${dotString(spec.stage)} {`);
+  out.push(`  graph [rankdir=LR, fontname="Helvetica", fontsize=12, nodesep=0.25, ranksep=0.6, bgcolor="white", pad=0.2];`);
+  out.push(`  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=10];`);
+  out.push(`  edge [fontname="Helvetica", fontsize=9, color=${dotString(DOT_COLOURS.traffic)}];`);
+  node(id.clients, { label: "clients", shape: "oval", fillcolor: "#f2f2f2" }, "  ");
+
+  cluster("edge", "edge", "#8e44ad", () => {
+    if (nginx)
+      node(id.edge(NAMES.nginx), {
+        label: ["Nginx", `${replicas(nginx.replicas)} · LoadBalancer`, ...(push?.kind === "nchan" ? ["+ nchan push"] : [])].join("\n"),
+      });
+    if (kong) node(id.edge(NAMES.kong), { label: ["Kong (DB-less)", `${replicas(kong.replicas)} · LoadBalancer`, kong.auth].join("\n") });
+  });
+
+  cluster("app", "app", "#2e86c1", () => {
+    const svcNode = (s: ServiceSpec) =>
+      node(
+        id.svc(s.name),
+        { label: [s.name, s.kind === "web" ? "Django · uWSGI" : "RPC · gevent + msgpack", scale(s)].join("\n") },
+        "      ",
+      );
+    const appLayer = spec.services.filter((s) => s.layer === "app");
+    const dataLayer = spec.services.filter((s) => s.layer === "data");
+    for (const s of appLayer) svcNode(s);
+    if (dataLayer.length > 0)
+      cluster(
+        "dataservices",
+        "data services (bounded contexts)",
+        "#138d75",
+        () => {
+          for (const s of dataLayer)
+            node(
+              id.svc(s.name),
+              {
+                label: [s.name, `RPC · ${scale(s)}`, ...s.contexts.map((c) => `${c.name}: ${c.aggregateRoot}`)].join("\n"),
+              },
+              "      ",
+            );
+        },
+        "    ",
+      );
+    for (const w of spec.workers)
+      node(id.app(workerName(w.name)), {
+        label: [`Celery ${w.name}`, `queue ${w.queue} · gevent ×${w.concurrency}`, replicas(w.replicas)].join("\n"),
+      });
+    if (spec.beat) node(id.app(NAMES.beat), { label: ["Celery beat", "1 replica (never twice)"].join("\n") });
+    if (push?.kind === "tormq")
+      node(id.app(NAMES.push), {
+        label: ["push (tormq)", "Tornado + ZeroMQ", replicas(push.replicas)].join("\n"),
+        color: DOT_COLOURS.push,
+      });
+    if (spec.shortUrl) node(id.app(NAMES.shortUrl), { label: ["short URL", "OpenResty", replicas(spec.shortUrl.replicas)].join("\n") });
+  });
+
+  cluster("data", "data", "#b9770e", () => {
+    node(id.data(NAMES.mysql), {
+      label: ["MySQL primary", `${mysql.storage} · max_connections ${mysql.maxConnections}`].join("\n"),
+      shape: "cylinder",
+    });
+    if (mysql.readReplicas > 0)
+      node(id.data(NAMES.mysqlReplica), {
+        label: ["MySQL read replicas", `${replicas(mysql.readReplicas)} · GTID`].join("\n"),
+        shape: "cylinder",
+      });
+    node(id.data(NAMES.redis), { label: ["Redis", `${redis.storage} · maxclients ${redis.maxclients}`].join("\n"), shape: "cylinder" });
+    if (etcd) node(id.data(NAMES.etcd), { label: ["etcd registry", `${etcd.members} members`].join("\n"), shape: "cylinder" });
+  });
+
+  // Traffic: clients reach the first edge hop; the router (Kong when present) sends each route on.
+  const entry = nginx ? id.edge(NAMES.nginx) : kong ? id.edge(NAMES.kong) : undefined;
+  const router = kong ? id.edge(NAMES.kong) : entry;
+  if (entry) edge(id.clients, entry, { label: "HTTPS" });
+  if (entry && router && entry !== router) edge(entry, router);
+  if (router) {
+    for (const s of spec.services) if (s.routes.length > 0) edge(router, id.svc(s.name), { label: s.routes.join(" ") });
+    if (spec.shortUrl) edge(router, id.app(NAMES.shortUrl), { label: spec.shortUrl.route });
+  }
+
+  // The call graph: HTTP between Django services, RPC from micro on.
+  for (const s of spec.services)
+    for (const to of s.calls) {
+      const callee = byName.get(to);
+      if (callee) edge(id.svc(s.name), id.svc(to), { label: callee.kind === "web" ? "HTTP" : "RPC", color: DOT_COLOURS.call, penwidth: 2 });
+    }
+
+  // The push path: subscribers in through the edge, web services publishing.
+  const publishers = spec.services.filter((s) => s.kind === "web");
+  if (push?.kind === "nchan" && nginx) {
+    edge(id.clients, id.edge(NAMES.nginx), { label: `subscribe ${push.subscriberPath}`, color: DOT_COLOURS.push, style: "dashed" });
+    for (const s of publishers)
+      edge(id.svc(s.name), id.edge(NAMES.nginx), {
+        label: `publish ${push.publisherPath} (internal)`,
+        color: DOT_COLOURS.push,
+        style: "dashed",
+      });
+  }
+  if (push?.kind === "tormq") {
+    if (router) edge(router, id.app(NAMES.push), { label: `websocket ${push.path}`, color: DOT_COLOURS.push, style: "dashed" });
+    for (const s of publishers) edge(id.svc(s.name), id.app(NAMES.push), { label: "publish", color: DOT_COLOURS.push, style: "dashed" });
+  }
+
+  // Data: who holds connections to which store (the same consumers the connection budget counts).
+  const dataEdge = (from: string, to: string, label?: string) =>
+    edge(from, to, { color: DOT_COLOURS.data, fontcolor: DOT_COLOURS.data, penwidth: 0.8, arrowsize: 0.6, ...(label ? { label } : {}) });
+  const readsReplicas = (s: ServiceSpec) => Boolean(s.mysql?.readReplicas) && mysql.readReplicas > 0;
+  for (const s of spec.services) {
+    if (s.mysql) dataEdge(id.svc(s.name), id.data(NAMES.mysql));
+    if (readsReplicas(s)) dataEdge(id.svc(s.name), id.data(NAMES.mysqlReplica), "reads");
+    if (s.redis) dataEdge(id.svc(s.name), id.data(NAMES.redis));
+    if (s.kind === "rpc" && etcd) dataEdge(id.svc(s.name), id.data(NAMES.etcd), "registers");
+  }
+  const runsCodeOf = (from: string, service: string) => {
+    const s = byName.get(service);
+    if (s?.mysql) dataEdge(from, id.data(NAMES.mysql));
+    if (s?.redis) dataEdge(from, id.data(NAMES.redis));
+  };
+  // Jobs: a service queues tasks for its Celery workers; beat runs the service's code on a schedule.
+  // These edges also place workers right of their service, so their data edges stay short.
+  for (const w of spec.workers) {
+    if (byName.has(w.service)) edge(id.svc(w.service), id.app(workerName(w.name)), { label: `tasks: ${w.queue}`, style: "dotted" });
+    runsCodeOf(id.app(workerName(w.name)), w.service);
+  }
+  if (spec.beat) {
+    if (byName.has(spec.beat.service)) edge(id.svc(spec.beat.service), id.app(NAMES.beat), { style: "invis" });
+    runsCodeOf(id.app(NAMES.beat), spec.beat.service);
+  }
+  if (kong?.rateLimit.policy === "redis") dataEdge(id.edge(NAMES.kong), id.data(NAMES.redis), "rate-limit counters");
+  if (spec.shortUrl) dataEdge(id.app(NAMES.shortUrl), id.data(NAMES.redis));
+  // Not a rank constraint: the replicas sit beside the primary, not one column further right.
+  if (mysql.readReplicas > 0)
+    edge(id.data(NAMES.mysql), id.data(NAMES.mysqlReplica), {
+      label: "replicates",
+      color: DOT_COLOURS.data,
+      fontcolor: DOT_COLOURS.data,
+      constraint: "false",
+    });
+
+  out.push("}");
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,225 @@
+/**
+ * The Stage under Pulumi mocks, for each of the four stage files: which components it builds, that
+ * every Kubernetes object goes through the stage's provider into the stage's namespace, and what a
+ * stage move needs (stage-moves.md): one live stack switched between stage files keeps the URN of
+ * everything that survives, and never changes a StatefulSet's immutable fields.
+ */
+import type { Spec } from "../../../../spec/schema";
+import {
+  buildStage,
+  K8S,
+  meta,
+  object,
+  ofType,
+  STAGES,
+  type Pulumi,
+  type Registration,
+  type StageBuild,
+  type StageName,
+} from "../../../lib/mocks";
+
+const STAGE_TYPE = "stagecraft:stage:Stage";
+
+let pulumi: Pulumi;
+const builds = {} as Record<StageName, StageBuild>;
+
+beforeAll(async () => {
+  pulumi = await import("@pulumi/pulumi");
+  for (const stage of STAGES) builds[stage] = await buildStage(pulumi, stage);
+}, 60_000);
+
+/** `<type>::<name>` of the components the spec asks for: the rule, written from the spec's fields. */
+function expectedComponents(spec: Spec): string[] {
+  return [
+    "stagecraft:platform:Namespace::namespace",
+    "stagecraft:platform:CallGraphPolicies::network-policies",
+    "stagecraft:data:RedisCache::redis",
+    "stagecraft:data:MySqlCluster::mysql",
+    ...(spec.data.etcd ? ["stagecraft:data:EtcdCluster::etcd"] : []),
+    ...spec.services.map((s) => `stagecraft:app:AppService::${s.name}`),
+    ...spec.workers.map((w) => `stagecraft:app:CeleryWorker::celery-${w.name}`),
+    ...(spec.beat ? ["stagecraft:app:CeleryBeat::celery-beat"] : []),
+    ...(spec.push?.kind === "tormq" ? ["stagecraft:app:PushService::push"] : []),
+    ...(spec.shortUrl ? ["stagecraft:app:ShortUrl::shorturl"] : []),
+    ...(spec.edge.nginx ? ["stagecraft:edge:NginxLoadBalancer::nginx"] : []),
+    ...(spec.edge.kong ? ["stagecraft:edge:KongGateway::kong"] : []),
+  ].sort();
+}
+
+const stageOf = (b: StageBuild) => b.registrations.find((r) => r.type === STAGE_TYPE);
+const children = (b: StageBuild) => b.registrations.filter((r) => r.parent === stageOf(b)?.urn);
+const kubernetesObjects = (b: StageBuild) => b.registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+/** A Kubernetes object's identity in the cluster: kind and name (one namespace per stage). */
+const k8sKey = (r: Registration) => `${r.type}::${meta(r).name ?? "?"}`;
+
+describe.each(STAGES)("stage %s", (stage) => {
+  it("builds exactly the components its spec asks for, each directly under the Stage", () => {
+    const b = builds[stage];
+    expect(b.error).toBeUndefined();
+    const got = children(b)
+      .map((r) => `${r.type}::${r.name}`)
+      .sort();
+    expect(got).toEqual(expectedComponents(b.loaded.spec));
+    // Only components hang off the Stage: every object belongs to a tier's component.
+    expect(children(b).every((r) => !r.custom)).toBe(true);
+  });
+
+  it("puts every Kubernetes object, and every chart, on the stage's provider", () => {
+    const b = builds[stage];
+    const objects = kubernetesObjects(b);
+    expect(objects.length).toBeGreaterThan(20);
+    expect(objects.filter((r) => r.provider !== b.providerRef).map((r) => `${r.urn} -> ${r.provider || "default"}`)).toEqual([]);
+    const charts = ofType(b, K8S.chart);
+    expect(charts.length).toBeGreaterThan(0);
+    expect(charts.filter((r) => r.providers.kubernetes !== b.providerRef).map((r) => r.urn)).toEqual([]);
+    expect(ofType(b, "pulumi:providers:kubernetes")).toHaveLength(1);
+  });
+
+  it("puts every namespaced object in the target's namespace", () => {
+    const b = builds[stage];
+    const ns = b.loaded.target.namespace;
+    expect(object(b, K8S.namespace, ns)).toBeDefined();
+    const namespaced = kubernetesObjects(b).filter((r) => r.type !== K8S.namespace);
+    expect(namespaced.filter((r) => meta(r).namespace !== ns).map((r) => r.urn)).toEqual([]);
+    expect(ofType(b, K8S.chart).filter((r) => r.inputs.namespace !== ns)).toEqual([]);
+  });
+
+  it("protects the namespace and keeps it if dropped (deleting it deletes everything in it)", () => {
+    const ns = object(builds[stage], K8S.namespace, builds[stage].loaded.target.namespace);
+    expect({ protect: ns.protect, retainOnDelete: ns.retainOnDelete }).toEqual({ protect: true, retainOnDelete: true });
+  });
+
+  it("names every object `<component>-<role>`, never after the stage", () => {
+    const b = builds[stage];
+    const byUrn = new Map(b.registrations.map((r) => [r.urn, r]));
+    const misnamed = kubernetesObjects(b)
+      .concat(ofType(b, K8S.chart))
+      .filter((r) => !r.name.startsWith(`${byUrn.get(r.parent)?.name ?? "?"}-`));
+    expect(misnamed.map((r) => r.urn)).toEqual([]);
+    for (const s of STAGES) expect(b.registrations.filter((r) => r.name.includes(s)).map((r) => r.urn)).toEqual([]);
+  });
+});
+
+it("the stage files exercise both sides of every optional part (the 'iff' checks above are not vacuous)", () => {
+  const parts = Object.fromEntries(
+    STAGES.map((s) => {
+      const spec = builds[s].loaded.spec;
+      return [
+        s,
+        {
+          etcd: !!spec.data.etcd,
+          tormq: spec.push?.kind === "tormq",
+          shortUrl: !!spec.shortUrl,
+          nginx: !!spec.edge.nginx,
+          kong: !!spec.edge.kong,
+          beat: !!spec.beat,
+        },
+      ];
+    }),
+  );
+  expect(parts).toEqual({
+    mvc: { etcd: false, tormq: false, shortUrl: false, nginx: true, kong: false, beat: true },
+    split: { etcd: false, tormq: true, shortUrl: false, nginx: true, kong: false, beat: true },
+    micro: { etcd: true, tormq: true, shortUrl: true, nginx: false, kong: true, beat: true },
+    ddd: { etcd: true, tormq: true, shortUrl: true, nginx: false, kong: true, beat: true },
+  });
+});
+
+describe("stage moves: one live stack switched between the stage files", () => {
+  /** The URN of a Kubernetes object in each stage that has it. */
+  const urnsOf = (type: string, name: string, stages: readonly StageName[] = STAGES) =>
+    Object.fromEntries(stages.map((s) => [s, object(builds[s], type, name).urn]));
+  const same = <T>(stages: readonly StageName[], value: T) => Object.fromEntries(stages.map((s) => [s, value]));
+
+  it.each([
+    [K8S.namespace, "stagecraft"],
+    [K8S.statefulSet, "mysql"],
+    [K8S.statefulSet, "redis"],
+    [K8S.secret, "mysql-admin"],
+    [K8S.secret, "redis-credentials"],
+    [K8S.secret, "mysql-user-app"],
+    [K8S.service, "mysql"],
+    [K8S.service, "redis"],
+  ])("%s %s keeps one URN in all four stages", (type, name) => {
+    const urns = urnsOf(type, name);
+    expect(urns).toEqual(same(STAGES, urns.mvc));
+  });
+
+  it.each([
+    [K8S.statefulSet, "mysql-replica", ["split", "micro", "ddd"]],
+    [K8S.service, "mysql-read", ["split", "micro", "ddd"]],
+    [K8S.statefulSet, "etcd", ["micro", "ddd"]],
+    [K8S.secret, "etcd-root", ["micro", "ddd"]],
+    [K8S.service, "etcd-client", ["micro", "ddd"]],
+  ] as const)("%s %s keeps one URN in every stage that has it (%j)", (type, name, stages) => {
+    const urns = urnsOf(type, name, stages);
+    expect(urns).toEqual(same(stages, urns[stages[0]]));
+  });
+
+  it("any Kubernetes object present in several stages has the same URN in each", () => {
+    const urns = new Map<string, Set<string>>();
+    for (const s of STAGES)
+      for (const r of kubernetesObjects(builds[s])) urns.set(k8sKey(r), (urns.get(k8sKey(r)) ?? new Set()).add(r.urn));
+    const shared = [...urns.keys()].filter(
+      (k) => STAGES.filter((s) => kubernetesObjects(builds[s]).some((r) => k8sKey(r) === k)).length > 1,
+    );
+    expect(shared.length).toBeGreaterThan(20);
+    expect(shared.filter((k) => urns.get(k)!.size > 1).map((k) => [k, [...urns.get(k)!]])).toEqual([]);
+  });
+
+  it("a component keeps its URN wherever its name recurs (a service's name is its identity)", () => {
+    const urns = new Map<string, Set<string>>();
+    for (const s of STAGES) for (const r of children(builds[s])) urns.set(r.name, (urns.get(r.name) ?? new Set()).add(r.urn));
+    expect([...urns].filter(([, u]) => u.size > 1).map(([n, u]) => [n, [...u]])).toEqual([]);
+  });
+
+  it("account changes protocol (web in split, rpc in micro) under the same AppService and chart URNs", () => {
+    const account = (s: StageName) => builds[s].loaded.spec.services.find((x) => x.name === "account");
+    expect([account("split")?.kind, account("micro")?.kind]).toEqual(["web", "rpc"]);
+    const urns = (s: StageName) =>
+      builds[s].registrations
+        .filter((r) => r.name === "account" || r.name === "account-chart")
+        .map((r) => r.urn)
+        .sort();
+    expect(urns("split")).toHaveLength(2);
+    expect(urns("micro")).toEqual(urns("split"));
+  });
+
+  /** The fields a StatefulSet can never change in place. */
+  const immutable = (r: Registration) => {
+    const spec = r.inputs.spec as Record<string, unknown>;
+    return {
+      selector: spec.selector,
+      serviceName: spec.serviceName,
+      volumeClaimTemplates: spec.volumeClaimTemplates,
+      podManagementPolicy: spec.podManagementPolicy,
+    };
+  };
+  it.each([
+    ["mysql", STAGES],
+    ["redis", STAGES],
+    ["mysql-replica", ["split", "micro", "ddd"]],
+    ["etcd", ["micro", "ddd"]],
+  ] as const)("StatefulSet %s has identical immutable fields in %j", (name, stages) => {
+    const fields = Object.fromEntries(stages.map((s) => [s, immutable(object(builds[s], K8S.statefulSet, name))]));
+    const first = fields[stages[0]];
+    expect(first.serviceName).toEqual(expect.any(String));
+    expect(first.volumeClaimTemplates).toHaveLength(1);
+    expect(fields).toEqual(same(stages, first));
+  });
+
+  /**
+   * A protected object that the next stage no longer declares makes `pulumi up` stop: the engine
+   * refuses to delete a protected resource (retainOnDelete does not lift that). So every adjacent
+   * move, either way, must keep every protected URN, or those objects must not be protected.
+   */
+  const moves: [StageName, StageName][] = STAGES.slice(1).flatMap((to, i): [StageName, StageName][] => [
+    [STAGES[i], to],
+    [to, STAGES[i]],
+  ]);
+  it.each(moves)("moving %s -> %s deletes no protected object", (from, to) => {
+    const kept = new Set(builds[to].registrations.map((r) => r.urn));
+    const dropped = builds[from].registrations.filter((r) => r.protect && !kept.has(r.urn)).map((r) => r.urn);
+    expect(dropped).toEqual([]);
+  });
+});
