@@ -8,7 +8,8 @@ import { dataPlacement, eksClusterName } from "./aws/eksDefaults";
 import { targetProvider } from "./components/platform/provider";
 import { redactSecrets } from "./components/platform/redact";
 import { SpecError } from "./spec/errors";
-import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, validateStack, type SecretState } from "./validate/validateStack";
+import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, type SecretState } from "./spec/config";
+import { validateStack } from "./validate/validateStack";
 import { Stage } from "./components/stage/Stage";
 
 const config = new pulumi.Config(CONFIG_NS);
@@ -38,7 +39,7 @@ function load() {
   }
 }
 
-const { spec, target } = load();
+const { spec, target, model } = load();
 
 const provider =
   target.kind === "eks"
@@ -57,7 +58,7 @@ const credentials = Object.fromEntries(referencedSecrets(spec).map((k) => [k, co
 const stage = new Stage(
   "stagecraft",
   {
-    spec,
+    model,
     namespace: target.namespace,
     secretSeed: config.requireSecret("secretSeed"),
     credentials,

@@ -1,12 +1,11 @@
 /**
  * Do a stage's pods fit on an EKS target's node groups? The packing itself is the cost model's
- * (components/platform/binpack.ts, first-fit decreasing after kubelet reservations and EKS DaemonSets), so the
- * cost report and this check count nodes the same way; this module only splits pods by workload class.
+ * (cost/binpack.ts, first-fit decreasing after kubelet reservations and EKS DaemonSets), so the cost
+ * report and this check count nodes the same way; this module only splits pods by workload class.
  */
 import { binPack, EKS_SYSTEM_PODS, nodeCapacity, type NodeCapacity, type PodRequest } from "../cost/binpack";
 import { instanceSpec, PRICES } from "../cost/priceList";
-import type { Spec } from "../spec/schema";
-import { gibibytes, millicores, workloads } from "../model/workloads";
+import type { Workload } from "../model/workloads";
 import type { WorkloadClass } from "./eksDefaults";
 import { LOAD_BALANCER_CONTROLLER_CHART } from "./eksSupport";
 
@@ -51,12 +50,12 @@ const LBC_PODS: readonly PodRequest[] = Array.from({ length: LOAD_BALANCER_CONTR
  * controller, the load balancer controller), runs on `general` nodes because they do not tolerate
  * the data taint. Without `data` nodes, all of it is general.
  */
-export function classDemands(spec: Spec, withDataNodes: boolean): Record<WorkloadClass, ClassDemand> {
+export function classDemands(ws: readonly Workload[], withDataNodes: boolean): Record<WorkloadClass, ClassDemand> {
   const empty = () => ({ rest: [] as PodRequest[], peak: [] as PodRequest[], minimumNodes: 0, workloads: [] as string[] });
   const out = { general: empty(), data: empty() };
-  for (const w of workloads(spec)) {
+  for (const w of ws) {
     const cls: WorkloadClass = withDataNodes && w.tier === "data" ? "data" : "general";
-    const pod: PodRequest = { cpuMilli: millicores(w.resources.cpu), memoryMi: gibibytes(w.resources.memory) * 1024 };
+    const pod = w.request;
     out[cls].rest.push(...Array.from({ length: w.replicas }, () => pod));
     out[cls].peak.push(...Array.from({ length: w.peakReplicas }, () => pod));
     out[cls].workloads.push(w.name);

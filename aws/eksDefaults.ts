@@ -1,21 +1,9 @@
 /**
- * EKS facts the rest of Stagecraft reads as data: the NLB annotations LoadBalancer Services get,
- * the node label and taint that keep the data tier on its own nodes, and how a data-tier pod is
- * placed. Pure and free of @pulumi/aws, so the schema and the data components can import it.
+ * EKS facts the rest of Stagecraft reads as data: the node label and taint that keep the data tier
+ * on its own nodes, and how a data-tier pod is placed. Pure and free of @pulumi/aws. (The NLB
+ * annotations are the target schema's default: spec/target.ts.)
  */
 import type { Target } from "../spec/target";
-
-/**
- * What an EKS target gives every LoadBalancer Service (nginx, kong) when the stack names none:
- * `external` hands the Service to the AWS Load Balancer Controller (the in-tree controller skips it),
- * `ip` targets register pod IPs directly (no NodePort hop, and nodes can drain without the NLB
- * noticing), `internet-facing` places the NLB in the public subnets.
- */
-export const NLB_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({
-  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-});
 
 /** Node label that names a node's workload class (`general` or `data`); set on every managed node group. */
 export const WORKLOAD_CLASS_LABEL = "stagecraft.dev/workload-class";

@@ -9,7 +9,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { SpecError } from "../spec/errors";
-import { CONFIG_NS, validateStack } from "../validate/validateStack";
+import { CONFIG_NS } from "../spec/config";
+import { validateStack } from "../validate/validateStack";
 import { readStackFile } from "../spec/stackFile";
 import { stageChanges } from "./compare/changes";
 
@@ -61,21 +62,21 @@ export function promoteCommand(args: string[]): number {
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stagecraft-promote-")), `Pulumi.${opts.stack}.yaml`);
   fs.writeFileSync(tmp, text);
   const after = readStackFile(tmp);
-  let nextSpec;
+  let next;
   try {
-    nextSpec = validateStack(opts.stack, after.raw).spec;
+    next = validateStack(opts.stack, after.raw).model;
   } catch (e) {
     if (e instanceof SpecError) return fail(`stack ${opts.stack} would not be valid at stage ${opts.to}; nothing written:\n${e.message}`);
     throw e;
   }
-  let prevSpec;
+  let prev;
   try {
-    prevSpec = validateStack(opts.stack, before.raw).spec;
+    prev = validateStack(opts.stack, before.raw).model;
   } catch {
-    prevSpec = undefined;
+    prev = undefined;
   }
-  console.log(`stack ${opts.stack}: ${prevSpec ? `stage ${prevSpec.stage}` : "no valid stage"} -> stage ${nextSpec.stage}`);
-  for (const line of prevSpec ? stageChanges(prevSpec, nextSpec) : ["everything is new"]) console.log(`  - ${line}`);
+  console.log(`stack ${opts.stack}: ${prev ? `stage ${prev.spec.stage}` : "no valid stage"} -> stage ${next.spec.stage}`);
+  for (const line of prev ? stageChanges(prev, next) : ["everything is new"]) console.log(`  - ${line}`);
   console.log("kept: stagecraft:target, secrets, encryptionsalt, stagecraft:specOverrides");
   if (!opts.write) {
     console.log(`dry run: re-run with --yes to write ${liveFile}, then: npm run stage -- ${opts.stack} preview`);

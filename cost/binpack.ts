@@ -1,16 +1,13 @@
 /**
  * How many EKS nodes a stage needs: its pods' requests packed onto one instance type, first-fit
  * decreasing, after what the kubelet reserves and what EKS itself runs on every node.
- * Pure: the EKS node-group sizing imports `stageNodes` so the report and the cluster agree.
+ * Pure: the EKS capacity check (aws/eksCapacity.ts) packs with `binPack` too, so the cost report
+ * and the node-group sizing count nodes the same way.
  */
-import { gibibytes, millicores, workloads } from "../model/workloads";
-import type { Spec } from "../spec/schema";
+import type { PodRequest, Workload } from "../model/workloads";
 import { instanceSpec, PRICES, type InstanceSpec, type Prices } from "./priceList";
 
-export interface PodRequest {
-  readonly cpuMilli: number;
-  readonly memoryMi: number;
-}
+export type { PodRequest };
 
 /** What one node offers to pods. */
 export interface NodeCapacity {
@@ -106,14 +103,9 @@ export function binPack(pods: readonly PodRequest[], node: NodeCapacity): number
   return packNodes(pods, node).length;
 }
 
-/** One request per pod the stage runs, at rest (HPA minimum) or at peak (HPA maximum). */
-export function stagePods(spec: Spec, at: "rest" | "peak"): PodRequest[] {
-  return workloads(spec).flatMap((w) =>
-    Array.from({ length: at === "rest" ? w.replicas : w.peakReplicas }, () => ({
-      cpuMilli: millicores(w.resources.cpu),
-      memoryMi: gibibytes(w.resources.memory) * 1024,
-    })),
-  );
+/** One request per pod the stage runs, at rest or at peak (every HPA at its maximum). */
+export function stagePods(ws: readonly Workload[], at: "rest" | "peak"): PodRequest[] {
+  return ws.flatMap((w) => Array.from({ length: at === "rest" ? w.replicas : w.peakReplicas }, () => w.request));
 }
 
 export interface StageNodes {
@@ -132,13 +124,13 @@ export interface StageNodes {
  * the largest StatefulSet: replicas of a database or of etcd belong on distinct nodes, or one node
  * loss takes several of them (etcd loses quorum).
  */
-export function minimumNodes(spec: Spec): number {
-  return Math.max(2, ...workloads(spec).map((w) => (w.kind === "StatefulSet" ? w.replicas : 0)));
+export function minimumNodes(ws: readonly Workload[]): number {
+  return Math.max(2, ...ws.map((w) => (w.kind === "StatefulSet" ? w.replicas : 0)));
 }
 
-export function stageNodes(spec: Spec, instanceType: string, prices: Prices = PRICES): StageNodes {
+export function stageNodes(ws: readonly Workload[], instanceType: string, prices: Prices = PRICES): StageNodes {
   const capacity = nodeCapacity(instanceSpec(instanceType, prices));
-  const minimum = minimumNodes(spec);
-  const count = (at: "rest" | "peak") => Math.max(minimum, binPack([...stagePods(spec, at), ...EKS_SYSTEM_PODS], capacity));
+  const minimum = minimumNodes(ws);
+  const count = (at: "rest" | "peak") => Math.max(minimum, binPack([...stagePods(ws, at), ...EKS_SYSTEM_PODS], capacity));
   return { instanceType, capacity, atRest: count("rest"), atPeak: count("peak"), minimum };
 }

@@ -45,7 +45,7 @@ export function instanceSpec(instanceType: string, prices: Prices = PRICES): Ins
   const found = prices.instances[instanceType];
   if (!found)
     throw new Error(
-      `instance type '${instanceType}' is not in components/platform/prices.json; known: ${Object.keys(prices.instances).join(", ")}. ` +
+      `instance type '${instanceType}' is not in cost/prices.json; known: ${Object.keys(prices.instances).join(", ")}. ` +
         "Add it there with its vCPU, memory, max pods and hourly price.",
     );
   return found;

@@ -3,9 +3,8 @@
  * the nodes' root disks, one NLB per LoadBalancer Service, and the EKS control plane. On-demand list
  * prices from prices.json; the pods at rest set the node count (the HPA peak is shown apart).
  */
-import type { Spec } from "../spec/schema";
+import type { StageModel } from "../model/stage";
 import { stageNodes } from "./binpack";
-import { stageNumbers } from "../cli/compare/numbers";
 import { instanceSpec, PRICES, type Prices } from "./priceList";
 
 export interface StageCost {
@@ -28,10 +27,10 @@ export interface StageCost {
 
 const cents = (x: number) => Math.round(x * 100) / 100;
 
-export function stageCost(spec: Spec, instanceType: string, prices: Prices = PRICES): StageCost {
+export function stageCost(model: StageModel, instanceType: string, prices: Prices = PRICES): StageCost {
   const instance = instanceSpec(instanceType, prices);
-  const nodes = stageNodes(spec, instanceType, prices);
-  const n = stageNumbers(spec);
+  const nodes = stageNodes(model.workloads, instanceType, prices);
+  const n = model.totals;
   const h = prices.hoursPerMonth;
   const nodeMonthly = (count: number) => count * instance.perHour * h;
   const ebsMonthly = (count: number) => (n.volumeGiB + count * prices.nodeRootVolumeGiB) * prices.ebsGp3PerGiBMonth;
@@ -39,7 +38,7 @@ export function stageCost(spec: Spec, instanceType: string, prices: Prices = PRI
   const controlPlane = prices.eksControlPlanePerHour * h;
   const total = (count: number) => nodeMonthly(count) + ebsMonthly(count) + lbMonthly + controlPlane;
   return {
-    stage: spec.stage,
+    stage: model.spec.stage,
     instanceType,
     nodes: nodes.atRest,
     nodesAtPeak: nodes.atPeak,

@@ -1,10 +1,17 @@
 /**
  * The inventory of a stage: every workload it runs, with its Kubernetes name, tier, replicas,
- * requests and volumes. A pure function of the spec, shared by the cost model, the EKS node-group
- * check and the comparison report, so they all count the same pods the components create.
+ * requests and volumes. Shared by the components that size them, the cost model, the EKS
+ * node-group check and the reports, so they all count the same pods.
  */
-import { NAMES, workerName, type Role, type Tier } from "./names";
 import type { ResourcesSpec, Spec } from "../spec/schema";
+import { NAMES, workerName, type Role, type Tier } from "./names";
+import { gibibytes, millicores } from "./quantities";
+
+/** What one pod asks the scheduler for. */
+export interface PodRequest {
+  readonly cpuMilli: number;
+  readonly memoryMi: number;
+}
 
 export interface Workload {
   /** Kubernetes name of the Deployment/StatefulSet. */
@@ -12,11 +19,13 @@ export interface Workload {
   readonly kind: "Deployment" | "StatefulSet";
   readonly tier: Tier;
   readonly role: Role;
-  /** Replicas at rest (the HPA minimum where one scales it). */
+  /** Replicas at rest: the count the workload is created with (within its HPA's range, if one scales it). */
   readonly replicas: number;
   /** Replicas at peak (the HPA maximum, else `replicas`). */
   readonly peakReplicas: number;
   readonly resources: ResourcesSpec;
+  /** Each pod's requests as numbers, for sums and bin-packing. */
+  readonly request: PodRequest;
   /** Persistent volume size per replica, in GiB (0 when stateless). */
   readonly volumeGi: number;
   /** True when a cloud load balancer fronts it (a LoadBalancer Service). */
@@ -28,23 +37,16 @@ export function peakReplicas(s: { replicas: number; hpa?: { maxReplicas: number 
   return Math.max(s.replicas, s.hpa?.maxReplicas ?? 0);
 }
 
-/** '20Gi' -> 20, '512Mi' -> 0.5. */
-export function gibibytes(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)$/.exec(q);
-  if (!m) throw new Error(`not a binary quantity: ${q}`);
-  const scale = { Ki: 1 / (1024 * 1024), Mi: 1 / 1024, Gi: 1, Ti: 1024 }[m[2] as "Ki" | "Mi" | "Gi" | "Ti"];
-  return Number(m[1]) * scale;
-}
-
-/** '250m' -> 250, '1' -> 1000. */
-export function millicores(q: string): number {
-  return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
-}
-
 export function workloads(spec: Spec): Workload[] {
   const out: Workload[] = [];
-  const add = (w: Omit<Workload, "peakReplicas" | "volumeGi" | "loadBalancer"> & Partial<Workload>) =>
-    out.push({ peakReplicas: w.replicas, volumeGi: 0, loadBalancer: false, ...w });
+  const add = (w: Omit<Workload, "peakReplicas" | "volumeGi" | "loadBalancer" | "request"> & Partial<Workload>) =>
+    out.push({
+      peakReplicas: w.replicas,
+      volumeGi: 0,
+      loadBalancer: false,
+      request: { cpuMilli: millicores(w.resources.cpu), memoryMi: gibibytes(w.resources.memory) * 1024 },
+      ...w,
+    });
 
   const { nginx, kong } = spec.edge;
   if (nginx)
@@ -69,13 +71,12 @@ export function workloads(spec: Spec): Workload[] {
     });
 
   for (const s of spec.services) {
-    const replicas = s.hpa ? s.hpa.minReplicas : s.replicas;
     add({
       name: s.name,
       kind: "Deployment",
       tier: "app",
       role: s.kind === "web" ? "web" : "rpc",
-      replicas: Math.max(replicas, s.replicas),
+      replicas: s.replicas,
       peakReplicas: peakReplicas(s),
       resources: s.resources,
     });

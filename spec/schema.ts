@@ -75,7 +75,7 @@ const MySqlUse = z
     /** Connections each process keeps in its pool (djorm-ext-pool in the write-up). */
     pool: int(1, 100).default(5),
     /** Reads may go to replicas (the read Service) when the cluster has any. */
-    readReplicas: z.boolean().default(false),
+    readFromReplicas: z.boolean().default(false),
   })
   .strict();
 

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, type RawStack, type SecretState } from "../validate/validateStack";
+import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, type RawStack, type SecretState } from "./config";
 
 /** `stacks/Pulumi.micro.yaml` -> `micro`. */
 export function stackNameOf(file: string): string {

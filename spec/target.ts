@@ -3,8 +3,19 @@
  * A stage move swaps `stagecraft:spec` and keeps this untouched.
  */
 import { z } from "zod";
-import { NLB_ANNOTATIONS } from "../aws/eksDefaults";
 import { DNS_LABEL } from "./schema";
+
+/**
+ * What an EKS target gives every LoadBalancer Service (nginx, kong) when the stack names none:
+ * `external` hands the Service to the AWS Load Balancer Controller (the in-tree controller skips it),
+ * `ip` targets register pod IPs directly (no NodePort hop, and nodes can drain without the NLB
+ * noticing), `internet-facing` places the NLB in the public subnets.
+ */
+export const NLB_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({
+  "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+});
 
 const namespace = z.string().regex(DNS_LABEL, "must be a DNS label").default("stagecraft");
 /** Annotations every LoadBalancer Service gets (e.g. AWS NLB ones on EKS, none locally). */

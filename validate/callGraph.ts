@@ -1,8 +1,9 @@
 /**
- * The call graph: who may call whom. Checked at validation, and later turned into
- * NetworkPolicies, so the law on paper and the law at run time are the same edges.
+ * The call graph's law: who may call whom, checked at validation. The same declared edges become
+ * the model's calls (model/calls.ts) and so the NetworkPolicies: the law on paper and the law at
+ * run time are the same edges.
  */
-import type { ServiceSpec, Spec } from "../spec/schema";
+import type { Spec } from "../spec/schema";
 
 export interface Edge {
   readonly from: string;
@@ -17,10 +18,6 @@ export interface CallGraphViolation {
   readonly edge: Edge;
   /** Which rule it breaks, in words. */
   readonly rule: string;
-}
-
-export function edges(services: readonly ServiceSpec[]): Edge[] {
-  return services.flatMap((s) => s.calls.map((to) => ({ from: s.name, to })));
 }
 
 /** Every violation of the call-graph rules, in spec order. */

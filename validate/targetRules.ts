@@ -1,6 +1,6 @@
 /**
  * Cross-field rules for a stack's target: what the schema cannot say about one field alone, and
- * what needs the spec too (do the stage's pods fit the node groups?). Pure: parsed spec and target
+ * what needs the stage too (do the stage's pods fit the node groups?). Pure: stage model and target
  * in, problems with their fix out, before any resource is registered.
  */
 import type { PodRequest } from "../cost/binpack";
@@ -9,7 +9,8 @@ import type { WorkloadClass } from "../aws/eksDefaults";
 import { formatCidr, isNetworkAddress, isPrivateRange, MAX_ZONES, parseCidr, VPC_PREFIX } from "../aws/eksNetwork";
 import { EKS_REGIONS, EKS_SUPPORT_CHECKED, EKS_VERSION_WINDOW, versionInWindow } from "../aws/eksSupport";
 import { setCommand, type SpecProblem } from "../spec/errors";
-import type { Spec } from "../spec/schema";
+import type { Workload } from "../model/workloads";
+import type { StageModel } from "../model/stage";
 import type { EksTargetSpec, Target } from "../spec/target";
 
 type Path = (string | number)[];
@@ -30,7 +31,7 @@ function nearest(value: string, known: readonly string[]): string {
 }
 
 /** Rules for an EKS target; other targets have none here (they create no cloud resources). */
-export function checkEksTarget(stack: string, spec: Spec, target: Target): SpecProblem[] {
+export function checkEksTarget(stack: string, model: StageModel, target: Target): SpecProblem[] {
   if (target.kind !== "eks") return [];
   const problems: SpecProblem[] = [];
   const add = (path: Path, message: string, fix: string) => problems.push({ key: "target", path, message, fix });
@@ -41,7 +42,7 @@ export function checkEksTarget(stack: string, spec: Spec, target: Target): SpecP
       ["region"],
       `'${target.region}' is not a region Stagecraft knows to offer EKS (list checked ${EKS_SUPPORT_CHECKED}; ` +
         "GovCloud and China are left out: their ARNs differ)",
-      `${set(["region"], nearest(target.region, EKS_REGIONS))}, or add the region to EKS_REGIONS in components/platform/eksSupport.ts`,
+      `${set(["region"], nearest(target.region, EKS_REGIONS))}, or add the region to EKS_REGIONS in aws/eksSupport.ts`,
     );
 
   if (!versionInWindow(target.kubernetesVersion))
@@ -54,8 +55,8 @@ export function checkEksTarget(stack: string, spec: Spec, target: Target): SpecP
     );
 
   checkVpc(target, add, set);
-  const groupsOk = checkNodeGroups(spec, target, add, set);
-  if (groupsOk) checkCapacity(spec, target, add, set);
+  const groupsOk = checkNodeGroups(model.workloads, target, add, set);
+  if (groupsOk) checkCapacity(model.workloads, target, add, set);
   return problems;
 }
 
@@ -63,8 +64,8 @@ export function checkEksTarget(stack: string, spec: Spec, target: Target): SpecP
 const SUGGESTED_GENERAL_TYPE = "m6i.xlarge";
 
 /** Nodes a new general group of SUGGESTED_GENERAL_TYPE needs beside data groups (2 and 4 if a pod cannot fit it). */
-function generalGroupSize(spec: Spec): { rest: number; peak: number } {
-  const demand = classDemands(spec, true).general;
+function generalGroupSize(ws: readonly Workload[]): { rest: number; peak: number } {
+  const demand = classDemands(ws, true).general;
   const node = nodeCapacityOf(SUGGESTED_GENERAL_TYPE);
   try {
     return { rest: nodesNeeded(demand.rest, node, demand.minimumNodes), peak: nodesNeeded(demand.peak, node, demand.minimumNodes) };
@@ -107,7 +108,7 @@ function checkVpc(target: EksTargetSpec, add: Add, set: Set): void {
 }
 
 /** Checks names, types and classes; false when sizing them would be meaningless. */
-function checkNodeGroups(spec: Spec, target: EksTargetSpec, add: Add, set: Set): boolean {
+function checkNodeGroups(ws: readonly Workload[], target: EksTargetSpec, add: Add, set: Set): boolean {
   let ok = true;
   const seen = new Map<string, number>();
   target.nodeGroups.forEach((g, i) => {
@@ -125,7 +126,7 @@ function checkNodeGroups(spec: Spec, target: EksTargetSpec, add: Add, set: Set):
         ["nodeGroups", i, "instanceType"],
         `'${g.instanceType}' has no known vCPU, memory and pod limit, so the stage's pods cannot be sized against it ` +
           `(known: ${KNOWN_INSTANCE_TYPES.join(", ")})`,
-        `${set(["nodeGroups", i, "instanceType"], nearest(g.instanceType, KNOWN_INSTANCE_TYPES))}, or add the type to components/platform/prices.json`,
+        `${set(["nodeGroups", i, "instanceType"], nearest(g.instanceType, KNOWN_INSTANCE_TYPES))}, or add the type to cost/prices.json`,
       );
     }
     if (g.workloadClass === "data" && g.minSize < target.availabilityZones)
@@ -141,7 +142,7 @@ function checkNodeGroups(spec: Spec, target: EksTargetSpec, add: Add, set: Set):
   if (!target.nodeGroups.some((g) => g.workloadClass === "general")) {
     ok = false;
     const at = target.nodeGroups.length;
-    const size = generalGroupSize(spec);
+    const size = generalGroupSize(ws);
     add(
       ["nodeGroups"],
       "has no 'general' group: 'data' nodes are tainted, so the edge, the app tier and the cluster's add-ons (CoreDNS, " +
@@ -162,9 +163,9 @@ function checkNodeGroups(spec: Spec, target: EksTargetSpec, add: Add, set: Set):
  * Each class's node groups must hold its pods: at rest on desiredSize nodes, at peak (every HPA at its
  * maximum) on maxSize nodes. Mixed instance types in one class are sized as their weakest member.
  */
-function checkCapacity(spec: Spec, target: EksTargetSpec, add: Add, set: Set): void {
+function checkCapacity(ws: readonly Workload[], target: EksTargetSpec, add: Add, set: Set): void {
   const withData = target.nodeGroups.some((g) => g.workloadClass === "data");
-  const demands = classDemands(spec, withData);
+  const demands = classDemands(ws, withData);
   const classes: WorkloadClass[] = withData ? ["general", "data"] : ["general"];
   for (const cls of classes) {
     const groups = target.nodeGroups.map((g, index) => ({ ...g, index })).filter((g) => g.workloadClass === cls);

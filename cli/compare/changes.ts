@@ -1,11 +1,10 @@
 /**
- * "What changes from the previous stage", in plain words, computed from the two specs: the edge,
+ * "What changes from the previous stage", in plain words, computed from the two stage models: the edge,
  * services (added, removed, kind, layer, replicas), workers, push, short URLs, data stores and the
  * call graph. Pure; the report prints one sentence per line.
  */
-import { edges } from "../../validate/callGraph";
-import type { PushSpec, ServiceSpec, Spec } from "../../spec/schema";
-import { stageNumbers } from "./numbers";
+import type { StageModel } from "../../model/stage";
+import type { PushSpec, ServiceSpec } from "../../spec/schema";
 
 const list = (xs: readonly string[]) => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -19,10 +18,10 @@ const pushWords = (p: PushSpec | undefined) =>
       ? `the Nginx push module (nchan, subscribe on ${p.subscriberPath})`
       : `a Tornado + ZeroMQ push service (tormq, ${plural(p.replicas, "replica")}, websocket ${p.path})`;
 
-export function stageChanges(prev: Spec, next: Spec): string[] {
+export function stageChanges(prevModel: StageModel, nextModel: StageModel): string[] {
   const out: string[] = [];
-  const a = stageNumbers(prev);
-  const b = stageNumbers(next);
+  const [prev, next] = [prevModel.spec, nextModel.spec];
+  const [a, b] = [prevModel.totals, nextModel.totals];
   if (a.podsAtRest !== b.podsAtRest || a.podsAtPeak !== b.podsAtPeak || a.workloads !== b.workloads)
     out.push(
       `Pods at rest go from ${a.podsAtRest} to ${b.podsAtRest} (at peak ${a.podsAtPeak} to ${b.podsAtPeak}); workloads from ${a.workloads} to ${b.workloads}.`,
@@ -117,8 +116,8 @@ export function stageChanges(prev: Spec, next: Spec): string[] {
 
   // Call graph.
   const key = (e: { from: string; to: string }) => `${e.from} → ${e.to}`;
-  const pEdges = new Set(edges(prev.services).map(key));
-  const nEdges = new Set(edges(next.services).map(key));
+  const pEdges = new Set(prevModel.calls.map(key));
+  const nEdges = new Set(nextModel.calls.map(key));
   const newCalls = [...nEdges].filter((e) => !pEdges.has(e));
   const goneCalls = [...pEdges].filter((e) => !nEdges.has(e));
   if (newCalls.length > 0) out.push(`New calls: ${list(newCalls)}.`);

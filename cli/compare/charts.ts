@@ -5,7 +5,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { StageCost } from "../../cost/stageCost";
-import type { StageNumbers } from "./numbers";
+import type { StageTotals } from "../../model/totals";
 
 const FONT = "Helvetica, Arial, sans-serif";
 const config = { font: FONT, view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 11 } };
@@ -37,8 +37,8 @@ export function costChartSpec(costs: readonly StageCost[]): TopLevelSpec {
 }
 
 /** Pods per stage, at rest and at peak (every HPA at its maximum), side by side. */
-export function podsChartSpec(numbers: readonly StageNumbers[]): TopLevelSpec {
-  const stages = numbers.map((n) => n.stage);
+export function podsChartSpec(rows: readonly { stage: string; numbers: StageTotals }[]): TopLevelSpec {
+  const stages = rows.map((r) => r.stage);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: { text: "Pods per stage", fontSize: 13 },
@@ -46,9 +46,9 @@ export function podsChartSpec(numbers: readonly StageNumbers[]): TopLevelSpec {
     height: 240,
     config,
     data: {
-      values: numbers.flatMap((n) => [
-        { stage: n.stage, when: "at rest", pods: n.podsAtRest },
-        { stage: n.stage, when: "at peak", pods: n.podsAtPeak },
+      values: rows.flatMap(({ stage, numbers: n }) => [
+        { stage, when: "at rest", pods: n.podsAtRest },
+        { stage, when: "at peak", pods: n.podsAtPeak },
       ]),
     },
     mark: { type: "bar", tooltip: true },

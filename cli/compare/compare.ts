@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SpecError } from "../../spec/errors";
 import { validateStack } from "../../validate/validateStack";
-import type { Spec } from "../../spec/schema";
+import type { StageModel } from "../../model/stage";
 import { readStackFile } from "../../spec/stackFile";
 import { nodeCapacity } from "../../cost/binpack";
 import { stageChanges } from "./changes";
@@ -15,7 +15,6 @@ import { chartSvg, costChartSpec, podsChartSpec } from "./charts";
 import { stageCost } from "../../cost/stageCost";
 import { stageDot } from "./dot";
 import { dotToSvg, namespaceSvgIds } from "./graphviz";
-import { stageNumbers } from "./numbers";
 import { instanceSpec, PRICES } from "../../cost/priceList";
 import { reportHtml, reportMarkdown, type ReportModel, type StageReport } from "./render";
 
@@ -44,25 +43,23 @@ export function parseCompareArgs(args: readonly string[]): CompareOptions | stri
   return opts;
 }
 
-/** Builds the report in memory: specs in, the model (with rendered SVGs) out. */
-export async function buildReport(specs: readonly Spec[], instance: string): Promise<ReportModel> {
+/** Builds the report in memory: stage models in, the report (with rendered SVGs) out. */
+export async function buildReport(models: readonly StageModel[], instance: string): Promise<ReportModel> {
   const capacity = nodeCapacity(instanceSpec(instance));
-  const stages: StageReport[] = specs.map((spec, i) => {
-    const prev = i > 0 ? specs[i - 1] : undefined;
+  const stages: StageReport[] = models.map((model, i) => {
+    const { spec } = model;
+    const prev = i > 0 ? models[i - 1] : undefined;
     return {
       stage: spec.stage,
       description: spec.description,
-      numbers: stageNumbers(spec),
-      cost: stageCost(spec, instance),
-      changes: prev ? { from: prev.stage, sentences: stageChanges(prev, spec) } : undefined,
-      diagramSvg: namespaceSvgIds(dotToSvg(stageDot(spec)), `diagram-${spec.stage}`),
+      numbers: model.totals,
+      cost: stageCost(model, instance),
+      changes: prev ? { from: prev.spec.stage, sentences: stageChanges(prev, model) } : undefined,
+      diagramSvg: namespaceSvgIds(dotToSvg(stageDot(model)), `diagram-${spec.stage}`),
       diagramFile: `diagram-${spec.stage}.svg`,
     };
   });
-  const [cost, pods] = await Promise.all([
-    chartSvg(costChartSpec(stages.map((s) => s.cost))),
-    chartSvg(podsChartSpec(stages.map((s) => s.numbers))),
-  ]);
+  const [cost, pods] = await Promise.all([chartSvg(costChartSpec(stages.map((s) => s.cost))), chartSvg(podsChartSpec(stages))]);
   return {
     instanceType: instance,
     capacity,
@@ -74,15 +71,15 @@ export async function buildReport(specs: readonly Spec[], instance: string): Pro
 }
 
 /** Writes the report; returns the files written. */
-export function writeReport(model: ReportModel, specs: readonly Spec[], out: string): string[] {
+export function writeReport(report: ReportModel, models: readonly StageModel[], out: string): string[] {
   fs.mkdirSync(out, { recursive: true });
   const files: [string, string][] = [
-    ["index.html", reportHtml(model)],
-    ["report.md", reportMarkdown(model)],
-    [model.costChart.file, model.costChart.svg],
-    [model.podsChart.file, model.podsChart.svg],
-    ...specs.map((spec, i): [string, string] => [model.stages[i].diagramFile, dotToSvg(stageDot(spec))]),
-    ...specs.map((spec): [string, string] => [`diagram-${spec.stage}.dot`, stageDot(spec)]),
+    ["index.html", reportHtml(report)],
+    ["report.md", reportMarkdown(report)],
+    [report.costChart.file, report.costChart.svg],
+    [report.podsChart.file, report.podsChart.svg],
+    ...models.map((model, i): [string, string] => [report.stages[i].diagramFile, dotToSvg(stageDot(model))]),
+    ...models.map((model): [string, string] => [`diagram-${model.spec.stage}.dot`, stageDot(model)]),
   ];
   for (const [name, text] of files) fs.writeFileSync(path.join(out, name), text);
   return files.map(([name]) => path.join(out, name));
@@ -94,13 +91,13 @@ export async function compareCommand(args: readonly string[]): Promise<number> {
     console.error(opts);
     return 2;
   }
-  const specs: Spec[] = [];
+  const models: StageModel[] = [];
   let failed = false;
   for (const stage of STAGES) {
     const file = path.join(opts.stacks, `Pulumi.${stage}.yaml`);
     try {
       const { stack, raw } = readStackFile(file);
-      specs.push(validateStack(stack, raw).spec);
+      models.push(validateStack(stack, raw).model);
     } catch (e) {
       failed = true;
       console.error(e instanceof SpecError ? e.message : `${file}: ${(e as Error).message}`);
@@ -113,9 +110,9 @@ export async function compareCommand(args: readonly string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const model = await buildReport(specs, opts.instance);
-  const files = writeReport(model, specs, opts.out);
-  for (const s of model.stages)
+  const report = await buildReport(models, opts.instance);
+  const files = writeReport(report, models, opts.out);
+  for (const s of report.stages)
     console.log(
       `${s.stage}: ${s.numbers.podsAtRest} pods at rest, ${s.cost.nodes} × ${opts.instance}, $${s.cost.totalMonthly.toFixed(2)}/month`,
     );

@@ -1,10 +1,13 @@
 /**
  * The architecture diagram of a stage as Graphviz DOT: clients -> edge -> app -> data, left to right,
- * one cluster per tier, the call graph in bold, the push path in orange. A pure function of the spec;
- * `dot -Tsvg` turns it into the picture (see graphviz.ts).
+ * one cluster per tier, the call graph in bold, the push path in orange. A pure function of the stage
+ * model: the calls and the stores' clients it draws are the ones the NetworkPolicies open and the
+ * connection budget counts. `dot -Tsvg` turns it into the picture (see graphviz.ts).
  */
 import { NAMES, workerName } from "../../model/names";
-import type { ServiceSpec, Spec } from "../../spec/schema";
+import type { StageModel } from "../../model/stage";
+import type { StoreClient } from "../../model/stores";
+import type { ServiceSpec } from "../../spec/schema";
 
 /** Colours the legend in the report names: keep them in one place. */
 export const DOT_COLOURS = { call: "#1f5fbf", push: "#d9730d", data: "#7a7a7a", traffic: "#333333" } as const;
@@ -32,7 +35,15 @@ const id = {
 const replicas = (n: number) => `${n} replica${n === 1 ? "" : "s"}`;
 const scale = (s: ServiceSpec) => (s.hpa ? `${s.hpa.minReplicas}–${s.hpa.maxReplicas} replicas (HPA)` : replicas(s.replicas));
 
-export function stageDot(spec: Spec): string {
+/** How a store client's edge is labelled: the purpose, unless it is plain data access. */
+function purposeLabel(c: StoreClient, rpcServices: ReadonlySet<string>): string | undefined {
+  if (c.purpose === "data") return undefined;
+  if (c.purpose === "registry") return rpcServices.has(c.client) ? "registers" : "discovers";
+  return c.purpose;
+}
+
+export function stageDot(model: StageModel): string {
+  const { spec } = model;
   const out: string[] = [];
   const node = (nodeId: string, a: Attrs, indent = "    ") => out.push(`${indent}${dotString(nodeId)} [${attrs(a)}];`);
   const edge = (from: string, to: string, a: Attrs = {}) =>
@@ -130,18 +141,19 @@ export function stageDot(spec: Spec): string {
   }
 
   // The call graph: HTTP between Django services, RPC from micro on.
-  for (const s of spec.services)
-    for (const to of s.calls) {
-      const callee = byName.get(to);
-      if (callee) edge(id.svc(s.name), id.svc(to), { label: callee.kind === "web" ? "HTTP" : "RPC", color: DOT_COLOURS.call, penwidth: 2 });
-    }
+  for (const c of model.calls)
+    edge(id.svc(c.from), id.svc(c.to), { label: c.protocol === "http" ? "HTTP" : "RPC", color: DOT_COLOURS.call, penwidth: 2 });
 
-  // The push path: subscribers in through the edge, web services publishing.
-  const publishers = spec.services.filter((s) => s.kind === "web");
+  // A pod group's node: a service, an edge workload or another app workload.
+  const nodeOf = (client: string) =>
+    byName.has(client) ? id.svc(client) : client === NAMES.nginx || client === NAMES.kong ? id.edge(client) : id.app(client);
+
+  // The push path: subscribers in through the edge, the services' code publishing.
+  const publishers = model.pushPublishers;
   if (push?.kind === "nchan" && nginx) {
     edge(id.clients, id.edge(NAMES.nginx), { label: `subscribe ${push.subscriberPath}`, color: DOT_COLOURS.push, style: "dashed" });
-    for (const s of publishers)
-      edge(id.svc(s.name), id.edge(NAMES.nginx), {
+    for (const p of publishers)
+      edge(nodeOf(p), id.edge(NAMES.nginx), {
         label: `publish ${push.publisherPath} (internal)`,
         color: DOT_COLOURS.push,
         style: "dashed",
@@ -149,36 +161,29 @@ export function stageDot(spec: Spec): string {
   }
   if (push?.kind === "tormq") {
     if (router) edge(router, id.app(NAMES.push), { label: `websocket ${push.path}`, color: DOT_COLOURS.push, style: "dashed" });
-    for (const s of publishers) edge(id.svc(s.name), id.app(NAMES.push), { label: "publish", color: DOT_COLOURS.push, style: "dashed" });
+    for (const p of publishers) edge(nodeOf(p), id.app(NAMES.push), { label: "publish", color: DOT_COLOURS.push, style: "dashed" });
   }
 
-  // Data: who holds connections to which store (the same consumers the connection budget counts).
-  const dataEdge = (from: string, to: string, label?: string) =>
-    edge(from, to, { color: DOT_COLOURS.data, fontcolor: DOT_COLOURS.data, penwidth: 0.8, arrowsize: 0.6, ...(label ? { label } : {}) });
-  const readsReplicas = (s: ServiceSpec) => Boolean(s.mysql?.readReplicas) && mysql.readReplicas > 0;
-  for (const s of spec.services) {
-    if (s.mysql) dataEdge(id.svc(s.name), id.data(NAMES.mysql));
-    if (readsReplicas(s)) dataEdge(id.svc(s.name), id.data(NAMES.mysqlReplica), "reads");
-    if (s.redis) dataEdge(id.svc(s.name), id.data(NAMES.redis));
-    if (s.kind === "rpc" && etcd) dataEdge(id.svc(s.name), id.data(NAMES.etcd), "registers");
+  // Data: who holds connections to which store, one edge per client and store (jobs left out).
+  const rpcServices = new Set(spec.services.filter((s) => s.kind === "rpc").map((s) => s.name));
+  const drawn = new Set<string>();
+  for (const c of model.storeClients) {
+    if (c.purpose === "migration" || c.purpose === "bootstrap" || drawn.has(`${c.client}|${c.store}`)) continue;
+    drawn.add(`${c.client}|${c.store}`);
+    const label = purposeLabel(c, rpcServices);
+    edge(nodeOf(c.client), id.data(c.store), {
+      color: DOT_COLOURS.data,
+      fontcolor: DOT_COLOURS.data,
+      penwidth: 0.8,
+      arrowsize: 0.6,
+      ...(label ? { label } : {}),
+    });
   }
-  const runsCodeOf = (from: string, service: string) => {
-    const s = byName.get(service);
-    if (s?.mysql) dataEdge(from, id.data(NAMES.mysql));
-    if (s?.redis) dataEdge(from, id.data(NAMES.redis));
-  };
   // Jobs: a service queues tasks for its Celery workers; beat runs the service's code on a schedule.
   // These edges also place workers right of their service, so their data edges stay short.
-  for (const w of spec.workers) {
+  for (const w of spec.workers)
     if (byName.has(w.service)) edge(id.svc(w.service), id.app(workerName(w.name)), { label: `tasks: ${w.queue}`, style: "dotted" });
-    runsCodeOf(id.app(workerName(w.name)), w.service);
-  }
-  if (spec.beat) {
-    if (byName.has(spec.beat.service)) edge(id.svc(spec.beat.service), id.app(NAMES.beat), { style: "invis" });
-    runsCodeOf(id.app(NAMES.beat), spec.beat.service);
-  }
-  if (kong?.rateLimit.policy === "redis") dataEdge(id.edge(NAMES.kong), id.data(NAMES.redis), "rate-limit counters");
-  if (spec.shortUrl) dataEdge(id.app(NAMES.shortUrl), id.data(NAMES.redis));
+  if (spec.beat && byName.has(spec.beat.service)) edge(id.svc(spec.beat.service), id.app(NAMES.beat), { style: "invis" });
   // Not a rank constraint: the replicas sit beside the primary, not one column further right.
   if (mysql.readReplicas > 0)
     edge(id.data(NAMES.mysql), id.data(NAMES.mysqlReplica), {

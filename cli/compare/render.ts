@@ -4,14 +4,14 @@
  */
 import { DOT_COLOURS } from "./dot";
 import type { StageCost } from "../../cost/stageCost";
-import type { StageNumbers } from "./numbers";
+import type { StageTotals } from "../../model/totals";
 import type { Prices } from "../../cost/priceList";
 import { EKS_DAEMONSETS, EKS_SYSTEM_PODS, type NodeCapacity } from "../../cost/binpack";
 
 export interface StageReport {
   readonly stage: string;
   readonly description: string;
-  readonly numbers: StageNumbers;
+  readonly numbers: StageTotals;
   readonly cost: StageCost;
   /** Sentences on what changes from the previous stage; undefined for the first stage. */
   readonly changes?: { readonly from: string; readonly sentences: readonly string[] };

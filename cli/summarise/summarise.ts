@@ -4,7 +4,7 @@
  * With stack files it also checks the stage's connection budget against the servers' limits.
  */
 import * as fs from "fs";
-import { connectionBudget, type ConnectionBudget } from "../../model/connections";
+import type { ConnectionBudget } from "../../model/connections";
 import { SpecError } from "../../spec/errors";
 import { validateStack } from "../../validate/validateStack";
 import { readStackFile } from "../../spec/stackFile";
@@ -58,7 +58,7 @@ function budgetFor(stack: string, files: readonly string[]): { budget: Connectio
       throw new Error(`no stack file for stack '${stack}' among ${files.join(", ")}: pass stacks/Pulumi.${stack}.yaml or --stage`);
     return undefined;
   }
-  return { budget: connectionBudget(validateStack(match.stack, match.raw).spec), source: match.file };
+  return { budget: validateStack(match.stack, match.raw).model.connections, source: match.file };
 }
 
 export function summariseCommand(args: readonly string[]): number {

@@ -65,7 +65,7 @@ function metadata(inputs: Record<string, unknown> | undefined): { name?: string;
 /**
  * Tier from the `stagecraft.dev/tier` label, else from the component token in the URN. The component's
  * name is its URN's: found by walking up the parents the preview knows (a Helm chart sits between a
- * WebService and its Deployment), else the `app.kubernetes.io/instance` label.
+ * AppService and its Deployment), else the `app.kubernetes.io/instance` label.
  */
 function placeOf(
   urn: string,
@@ -270,7 +270,10 @@ function budgetFlags(budget: ConnectionBudget | undefined): RedFlag[] {
           {
             kind: "connection-budget",
             reasons: [
-              `${store} connections at peak: ${b.demand} of ${limitName} ${b.limit} (${Math.round(b.utilisation * 100)}%), within 10% of the limit` +
+              `${store} connections at peak: ${b.demand} of ${limitName} ${b.limit} (${Math.round(b.utilisation * 100)}%)` +
+                (b.utilisation >= BUDGET_WARN_UTILISATION
+                  ? `, within ${Math.round((1 - BUDGET_WARN_UTILISATION) * 100)}% of the limit`
+                  : "") +
                 (b.fits ? "" : `; with headroom it needs ${b.required}`),
             ],
           },

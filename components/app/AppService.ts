@@ -25,8 +25,6 @@ export interface AppServiceArgs {
   readonly rpcConfig?: string;
   /** True when etcd auth is on and the service talks to the registry. */
   readonly etcdAuth: boolean;
-  /** Resources to finish before the service starts (its stores). */
-  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class AppService extends pulumi.ComponentResource {
@@ -91,7 +89,7 @@ export class AppService extends pulumi.ComponentResource {
           },
         },
         // The pod template is immutable: a new image means a new Job, deleted first (same name).
-        { parent: this, deleteBeforeReplace: true, dependsOn: [account, jobConfig, ...(args.dependsOn ?? [])] },
+        { parent: this, deleteBeforeReplace: true, dependsOn: [account, jobConfig] },
       );
     }
 
@@ -120,7 +118,7 @@ export class AppService extends pulumi.ComponentResource {
       service: { headless: pod.headless, ports: pod.ports },
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds,
     });
-    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: migrate ? [migrate] : args.dependsOn });
+    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: migrate ? [migrate] : [] });
 
     this.serviceName = s.name;
     this.port = s.port;

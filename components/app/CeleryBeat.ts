@@ -19,7 +19,6 @@ export interface CeleryBeatArgs {
   readonly beat: BeatSpec;
   readonly service: ServiceSpec;
   readonly namespace: string;
-  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class CeleryBeat extends pulumi.ComponentResource {
@@ -56,7 +55,7 @@ export class CeleryBeat extends pulumi.ComponentResource {
       volumes: [tmp.volume, schedule.volume, config.volume],
       terminationGracePeriodSeconds: 30,
     });
-    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: args.dependsOn });
+    serviceChart(`${name}-chart`, args.namespace, values, { parent: this });
     this.statefulSetName = NAMES.beat;
     this.registerOutputs({ statefulSetName: this.statefulSetName });
   }

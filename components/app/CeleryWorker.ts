@@ -19,7 +19,6 @@ export interface CeleryWorkerArgs {
   /** The service whose code, settings and credentials the worker uses. */
   readonly service: ServiceSpec;
   readonly namespace: string;
-  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class CeleryWorker extends pulumi.ComponentResource {
@@ -56,7 +55,7 @@ export class CeleryWorker extends pulumi.ComponentResource {
       // Warm shutdown: let running tasks finish before the pod goes.
       terminationGracePeriodSeconds: 120,
     });
-    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: args.dependsOn });
+    serviceChart(`${name}-chart`, args.namespace, values, { parent: this });
     this.deploymentName = k8sName;
     this.registerOutputs({ deploymentName: this.deploymentName });
   }

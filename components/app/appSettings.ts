@@ -3,8 +3,10 @@
  * callees and push endpoint are, and its pool sizes. Secrets are never in here, only the names
  * of the environment variables that carry them. Pure.
  */
+import { cmp } from "../../model/flows";
 import { NAMES, PORTS, serviceHost } from "../../model/names";
-import type { ServiceSpec, Spec } from "../../spec/schema";
+import type { StageModel } from "../../model/stage";
+import type { ServiceSpec } from "../../spec/schema";
 
 /** Environment variables the pods get from Secrets. */
 export const ENV = {
@@ -43,23 +45,21 @@ export interface AppSettings {
 /** Celery's broker lives in its own Redis DB so flushing a cache never drops queued jobs. */
 export const CELERY_BROKER_DB = 15;
 
-export function appSettings(service: ServiceSpec, spec: Spec, namespace: string): AppSettings {
+export function appSettings(service: ServiceSpec, model: StageModel, namespace: string): AppSettings {
+  const { spec } = model;
   const host = (n: string) => serviceHost(n, namespace);
-  const byName = new Map(spec.services.map((s) => [s.name, s]));
   const queues = spec.workers.filter((w) => w.service === service.name).map((w) => w.queue);
   const calls: Record<string, { protocol: "http" | "rpc"; url?: string }> = {};
-  for (const to of [...service.calls].sort()) {
-    const callee = byName.get(to);
-    if (!callee) continue;
-    calls[to] = callee.kind === "web" ? { protocol: "http", url: `http://${host(to)}:${callee.port}` } : { protocol: "rpc" };
-  }
+  const own = model.calls.filter((c) => c.from === service.name).sort((a, b) => cmp(a.to, b.to));
+  for (const c of own)
+    calls[c.to] = c.protocol === "http" ? { protocol: "http", url: `http://${host(c.to)}:${c.port}` } : { protocol: "rpc" };
   const push = spec.push;
   return {
     service: service.name,
     layer: service.layer,
     database: service.mysql && {
       host: host(NAMES.mysql),
-      readHost: host(service.mysql.readReplicas && spec.data.mysql.readReplicas > 0 ? NAMES.mysqlRead : NAMES.mysql),
+      readHost: host(model.replicaReaders.has(service.name) ? NAMES.mysqlRead : NAMES.mysql),
       port: PORTS.mysql,
       name: service.mysql.schema,
       user: service.mysql.user,

@@ -10,7 +10,7 @@
  * Output is deterministic (fixed key order, callees sorted) so a re-render never rolls pods.
  */
 import { Service, type ServiceSpec } from "../../spec/schema";
-import { etcdUserName, registryPrefix } from "../data/etcdAuth";
+import { etcdUserName, registryPrefix } from "../../model/registry";
 
 export interface RpcCallee {
   readonly service: string;
@@ -61,12 +61,6 @@ export const DEFAULT_LEASE_TTL_SECONDS = 10;
 /** The client policy an RPC service without an explicit one gets: the schema's own defaults. */
 function defaultPolicy() {
   return Service.shape.rpc.unwrap().parse({}).clientPolicy;
-}
-
-/** True when the service needs rpc.json: it is an RPC service or calls one. */
-export function needsRpcConfig(service: ServiceSpec, services: readonly ServiceSpec[]): boolean {
-  const rpc = new Set(services.filter((s) => s.kind === "rpc").map((s) => s.name));
-  return service.kind === "rpc" || service.calls.some((to) => rpc.has(to));
 }
 
 export function rpcConfig(input: RpcConfigInput): RpcConfig {

@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { labels, LAYER_LABEL, selectorLabels, type Role } from "../../model/names";
-import { contentHash, podSecurity, spread } from "../lib/pod";
+import { configHash, podSecurity, spread } from "../lib/pod";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -51,8 +51,6 @@ export interface ServiceChartValues {
   readonly hpa: { enabled: boolean; minReplicas?: number; maxReplicas?: number; targetCpuPercent?: number };
 }
 
-export const CONFIG_HASH_ANNOTATION = "stagecraft.dev/config-hash";
-
 export function serviceValues(w: AppWorkload): ServiceChartValues {
   const selector = selectorLabels(w.name);
   const minReplicas = w.hpa ? w.hpa.minReplicas : w.replicas;
@@ -65,8 +63,7 @@ export function serviceValues(w: AppWorkload): ServiceChartValues {
     labels: labels(w.name, w.role, "app", w.layer ? { [LAYER_LABEL]: w.layer } : {}),
     selectorLabels: selector,
     workload: { kind: w.kind ?? "Deployment", replicas: w.replicas },
-    podAnnotations:
-      hashed.length + (w.rollOn?.length ?? 0) > 0 ? { [CONFIG_HASH_ANNOTATION]: contentHash(...hashed, ...(w.rollOn ?? [])) } : {},
+    podAnnotations: hashed.length + (w.rollOn?.length ?? 0) > 0 ? configHash(...hashed, ...(w.rollOn ?? [])) : {},
     podSecurityContext: podSecurity(w.uid),
     serviceAccount: { automountToken: false },
     initContainers: w.initContainers ?? [],

@@ -40,7 +40,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     const ns = args.namespace;
     const lbl = labels(NAMES.etcd, "registry", "data");
     // Only some stages have a registry: kept if dropped, never protected (that move must apply).
-    const keep = dataOptions(this, false);
+    const retainedData = dataOptions(this, "retained");
     const member = (i: number) => `http://${NAMES.etcd}-${i}.${serviceHost(NAMES.etcd, ns)}:${PORTS.etcdClient}`;
     this.endpoints = Array.from({ length: e.members }, (_, i) => member(i));
 
@@ -132,7 +132,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
           },
         },
       },
-      keep,
+      retainedData,
     );
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
@@ -157,7 +157,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: { [PASSWORD_KEY]: args.rootPassword },
       },
-      keep,
+      retainedData,
     );
     const userSecrets = plan.users.map(
       (u) =>
@@ -168,7 +168,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { [PASSWORD_KEY]: args.userPasswords(u.name) },
           },
-          keep,
+          retainedData,
         ),
     );
     const script = etcdAuthScript(plan, { endpoints: this.endpoints, rootPasswordEnv: "ETCD_ROOT_PASSWORD", waitSeconds: 300 });

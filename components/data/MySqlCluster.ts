@@ -8,11 +8,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, mysqlUserSecret, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
-import { container, contentHash, podSecurity, scratch, spread } from "../lib/pod";
+import { configHash, container, contentHash, podSecurity, scratch, spread } from "../lib/pod";
 import type { MySqlSpec, ServiceSpec } from "../../spec/schema";
 import { myCnf } from "./myCnf";
 import { mysqlPasswordEnv, primaryBootstrapSql, replicaInitScript, serverIdScript } from "./mysqlReplication";
-import { dataOptions, statefulSetBasics } from "./stateful";
+import { dataOptions, statefulSetBasics, type DataGuard } from "./stateful";
 
 /** The mariadb image's mysql user. */
 const MYSQL_UID = 999;
@@ -35,63 +35,76 @@ export interface MySqlClusterArgs {
   readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
-export class MySqlCluster extends pulumi.ComponentResource {
-  /** Where writes go (the primary). */
-  readonly writeHost: string;
-  /** Where reads may go (the replicas, or the primary when there are none). */
-  readonly readHost: string;
-  readonly port: number;
+/** One MariaDB StatefulSet: the primary or the read replicas. */
+interface ServerSet {
+  /** Prefix of the Pulumi names of its objects. */
+  readonly pulumiName: string;
+  readonly role: "primary" | "replica";
+  /** Kubernetes name of the StatefulSet (and its pods' selector). */
+  readonly k8sName: string;
+  /** The governing Service of the StatefulSet. */
+  readonly serviceName: string;
+  readonly replicas: number;
+  /** First server_id; the pod's ordinal is added. */
+  readonly idBase: number;
+  readonly cnf: string;
+  /** Init containers after the config step (the replicas' clone). */
+  readonly extraInit: k8s.types.input.core.v1.Container[];
+  readonly guard: DataGuard;
+}
 
+const adminEnv = (key: string, envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: SECRETS.mysqlAdmin, key } } });
+const ROOT_ENV = adminEnv(ROOT_KEY, "MARIADB_ROOT_PASSWORD");
+const REPL_ENV = [{ name: "REPL_USER", value: REPL_USER }, adminEnv(REPL_KEY, "REPL_PASSWORD")];
+
+export class MySqlCluster extends pulumi.ComponentResource {
   constructor(name: string, args: MySqlClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:data:MySqlCluster", name, {}, opts);
     const m = args.mysql;
     const ns = args.namespace;
-    // The primary and its admin Secret exist in every stage; users and replicas come and go.
-    const keep = dataOptions(this, true);
-    const retain = dataOptions(this, false);
     const users = [...new Set(args.services.flatMap((s) => (s.mysql ? [s.mysql.user] : [])))].sort();
+    const meta = (k8sName: string) => ({ name: k8sName, namespace: ns, labels: labels(NAMES.mysql, "database", "data") });
 
+    // The primary and its admin Secret exist in every stage; users and replicas come and go.
     const admin = new k8s.core.v1.Secret(
       `${name}-admin`,
       {
-        metadata: { name: SECRETS.mysqlAdmin, namespace: ns, labels: labels(NAMES.mysql, "database", "data") },
+        metadata: meta(SECRETS.mysqlAdmin),
         type: "Opaque",
         stringData: { [ROOT_KEY]: args.rootPassword, [REPL_KEY]: args.replicationPassword },
       },
-      keep,
+      dataOptions(this, "protected"),
     );
     const userSecrets = users.map(
       (u) =>
         new k8s.core.v1.Secret(
           `${name}-user-${u}`,
-          {
-            metadata: { name: mysqlUserSecret(u), namespace: ns, labels: labels(NAMES.mysql, "database", "data") },
-            type: "Opaque",
-            stringData: { [PASSWORD_KEY]: args.userPassword(u) },
-          },
-          retain,
+          { metadata: meta(mysqlUserSecret(u)), type: "Opaque", stringData: { [PASSWORD_KEY]: args.userPassword(u) } },
+          dataOptions(this, "retained"),
         ),
     );
-    const adminEnv = (key: string, envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: SECRETS.mysqlAdmin, key } } });
-    const rootEnv = adminEnv(ROOT_KEY, "MARIADB_ROOT_PASSWORD");
-    const replEnv = [{ name: "REPL_USER", value: REPL_USER }, adminEnv(REPL_KEY, "REPL_PASSWORD")];
 
-    // The primary.
-    const primary = this.statefulSet(
-      name,
-      "primary",
-      NAMES.mysql,
-      1,
-      PRIMARY_ID_BASE,
-      myCnf(m, { kind: "primary" }),
-      [],
-      [rootEnv],
-      args,
-      keep,
-    );
+    const primary = this.serverSet(args, {
+      pulumiName: name,
+      role: "primary",
+      k8sName: NAMES.mysql,
+      serviceName: NAMES.mysql,
+      replicas: 1,
+      idBase: PRIMARY_ID_BASE,
+      cnf: myCnf(m, { kind: "primary" }),
+      extraInit: [],
+      guard: "protected",
+    });
     this.service(`${name}-service`, NAMES.mysql, NAMES.mysql, ns);
+    this.bootstrapJob(name, args, users, [primary, admin, ...userSecrets]);
+    if (m.readReplicas > 0) this.readReplicas(name, args);
+    new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(NAMES.mysql), automountServiceAccountToken: false }, { parent: this });
+    this.registerOutputs({});
+  }
 
-    // Schemas and users: re-applied whenever the set of users changes (a new Job, same name).
+  /** Schemas and users: re-applied whenever the set of users changes (a new Job, same name). */
+  private bootstrapJob(name: string, args: MySqlClusterArgs, users: readonly string[], dependsOn: pulumi.Resource[]): void {
+    const ns = args.namespace;
     const bootstrap = primaryBootstrapSql({ replUserEnv: "REPL_USER", replPasswordEnv: "REPL_PASSWORD", services: args.services });
     const jobName = NAMES.mysqlBootstrap;
     const jobLabels = labels(jobName, "migration", "data");
@@ -112,7 +125,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
               containers: [
                 container({
                   name: "bootstrap",
-                  image: m.image,
+                  image: args.mysql.image,
                   resources: { cpu: "50m", memory: "64Mi", ephemeralStorage: "64Mi" },
                   command: [
                     "sh",
@@ -122,8 +135,8 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   ],
                   env: [
                     { name: "BOOTSTRAP", value: bootstrap },
-                    rootEnv,
-                    ...replEnv,
+                    ROOT_ENV,
+                    ...REPL_ENV,
                     ...users.map((u) => ({
                       name: mysqlPasswordEnv(u),
                       valueFrom: { secretKeyRef: { name: mysqlUserSecret(u), key: PASSWORD_KEY } },
@@ -137,69 +150,57 @@ export class MySqlCluster extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, deleteBeforeReplace: true, replaceOnChanges: ["metadata.annotations"], dependsOn: [primary, admin, ...userSecrets] },
+      { parent: this, deleteBeforeReplace: true, replaceOnChanges: ["metadata.annotations"], dependsOn },
     );
+  }
 
-    // Read replicas, beside the untouched primary.
-    if (m.readReplicas > 0) {
-      const init = replicaInitScript({
-        primaryHost: serviceHost(NAMES.mysql, ns),
-        port: PORTS.mysql,
-        replUserEnv: "REPL_USER",
-        replPasswordEnv: "REPL_PASSWORD",
-        rootPasswordEnv: "MARIADB_ROOT_PASSWORD",
-        dataDir: "/var/lib/mysql",
-      });
-      const cloneInit = container({
-        name: "clone",
-        image: m.image,
-        resources: m.resources,
-        command: ["sh", "-c", init],
-        env: [rootEnv, ...replEnv],
-        volumeMounts: [
-          { name: "data", mountPath: "/var/lib/mysql" },
-          { name: "conf", mountPath: "/etc/mysql/conf.d" },
-          scratch("run", "/run/mysqld").mount,
-          tmp.mount,
-        ],
-      });
-      this.statefulSet(
-        `${name}-replica`,
-        "replica",
-        NAMES.mysqlReplica,
-        m.readReplicas,
-        REPLICA_ID_BASE,
-        myCnf(m, { kind: "replica" }),
-        [cloneInit],
-        [rootEnv],
-        args,
-        retain,
+  /** Read replicas, beside the untouched primary: each clones the primary, then follows it by GTID. */
+  private readReplicas(name: string, args: MySqlClusterArgs): void {
+    const m = args.mysql;
+    const ns = args.namespace;
+    const init = replicaInitScript({
+      primaryHost: serviceHost(NAMES.mysql, ns),
+      port: PORTS.mysql,
+      replUserEnv: "REPL_USER",
+      replPasswordEnv: "REPL_PASSWORD",
+      rootPasswordEnv: "MARIADB_ROOT_PASSWORD",
+      dataDir: "/var/lib/mysql",
+    });
+    const cloneInit = container({
+      name: "clone",
+      image: m.image,
+      resources: m.resources,
+      command: ["sh", "-c", init],
+      env: [ROOT_ENV, ...REPL_ENV],
+      volumeMounts: [
+        { name: "data", mountPath: "/var/lib/mysql" },
+        { name: "conf", mountPath: "/etc/mysql/conf.d" },
+        scratch("run", "/run/mysqld").mount,
+        scratch("tmp", "/tmp").mount,
+      ],
+    });
+    this.serverSet(args, {
+      pulumiName: `${name}-replica`,
+      role: "replica",
+      k8sName: NAMES.mysqlReplica,
+      serviceName: NAMES.mysqlRead,
+      replicas: m.readReplicas,
+      idBase: REPLICA_ID_BASE,
+      cnf: myCnf(m, { kind: "replica" }),
+      extraInit: [cloneInit],
+      guard: "retained",
+    });
+    this.service(`${name}-read`, NAMES.mysqlRead, NAMES.mysqlReplica, ns);
+    if (m.readReplicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-replica-pdb`,
+        {
+          metadata: { name: NAMES.mysqlReplica, namespace: ns, labels: labels(NAMES.mysqlReplica, "database", "data") },
+          spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(NAMES.mysqlReplica) } },
+        },
+        { parent: this },
       );
-      this.service(`${name}-read`, NAMES.mysqlRead, NAMES.mysqlReplica, ns);
-      if (m.readReplicas > 1) {
-        new k8s.policy.v1.PodDisruptionBudget(
-          `${name}-replica-pdb`,
-          {
-            metadata: { name: NAMES.mysqlReplica, namespace: ns, labels: labels(NAMES.mysqlReplica, "database", "data") },
-            spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(NAMES.mysqlReplica) } },
-          },
-          { parent: this },
-        );
-      }
     }
-    new k8s.core.v1.ServiceAccount(
-      `${name}-sa`,
-      {
-        metadata: { name: NAMES.mysql, namespace: ns, labels: labels(NAMES.mysql, "database", "data") },
-        automountServiceAccountToken: false,
-      },
-      { parent: this },
-    );
-
-    this.writeHost = serviceHost(NAMES.mysql, ns);
-    this.readHost = serviceHost(m.readReplicas > 0 ? NAMES.mysqlRead : NAMES.mysql, ns);
-    this.port = PORTS.mysql;
-    this.registerOutputs({ writeHost: this.writeHost, readHost: this.readHost, port: this.port });
   }
 
   private service(pulumiName: string, k8sName: string, selectName: string, ns: string): void {
@@ -214,25 +215,14 @@ export class MySqlCluster extends pulumi.ComponentResource {
   }
 
   /** A MariaDB StatefulSet: server_id from the ordinal, the cnf from the spec, its own volume. */
-  private statefulSet(
-    pulumiName: string,
-    role: "primary" | "replica",
-    k8sName: string,
-    replicas: number,
-    idBase: number,
-    cnf: string,
-    extraInit: k8s.types.input.core.v1.Container[],
-    env: k8s.types.input.core.v1.EnvVar[],
-    args: MySqlClusterArgs,
-    opts: pulumi.CustomResourceOptions,
-  ): k8s.apps.v1.StatefulSet {
+  private serverSet(args: MySqlClusterArgs, set: ServerSet): k8s.apps.v1.StatefulSet {
     const m = args.mysql;
     const ns = args.namespace;
-    const lbl = labels(k8sName, "database", "data");
-    const cnfName = `${k8sName}-config`;
+    const lbl = labels(set.k8sName, "database", "data");
+    const cnfName = `${set.k8sName}-config`;
     new k8s.core.v1.ConfigMap(
-      `${pulumiName}-config`,
-      { metadata: { name: cnfName, namespace: ns, labels: lbl }, data: { "stagecraft.cnf": cnf } },
+      `${set.pulumiName}-config`,
+      { metadata: { name: cnfName, namespace: ns, labels: lbl }, data: { "stagecraft.cnf": set.cnf } },
       { parent: this },
     );
     const conf = scratch("conf", "/etc/mysql/conf.d", "1Mi");
@@ -240,20 +230,20 @@ export class MySqlCluster extends pulumi.ComponentResource {
     const tmp = scratch("tmp", "/tmp", "1Gi");
     const health = (...checks: string[]) => ["sh", "-c", `healthcheck.sh ${checks.join(" ")}`];
     return new k8s.apps.v1.StatefulSet(
-      `${pulumiName}-statefulset`,
+      `${set.pulumiName}-statefulset`,
       {
-        metadata: { name: k8sName, namespace: ns, labels: lbl },
+        metadata: { name: set.k8sName, namespace: ns, labels: lbl },
         spec: {
-          ...statefulSetBasics(k8sName, role === "primary" ? NAMES.mysql : NAMES.mysqlRead, m.storage),
-          replicas,
+          ...statefulSetBasics(set.k8sName, set.serviceName, m.storage),
+          replicas: set.replicas,
           template: {
-            metadata: { labels: lbl, annotations: { "stagecraft.dev/config-hash": contentHash(cnf) } },
+            metadata: { labels: lbl, annotations: configHash(set.cnf) },
             spec: {
               serviceAccountName: NAMES.mysql,
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: podSecurity(MYSQL_UID),
-              topologySpreadConstraints: replicas > 1 ? spread(selectorLabels(k8sName)) : [],
+              topologySpreadConstraints: set.replicas > 1 ? spread(selectorLabels(set.k8sName)) : [],
               ...args.placement,
               // 1. server_id (and read_only on replicas) into conf.d; 2. the spec's cnf beside it.
               initContainers: [
@@ -264,12 +254,12 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   command: [
                     "sh",
                     "-c",
-                    `${serverIdScript(idBase, { readOnly: role === "replica" })}\ncp /config/stagecraft.cnf /etc/mysql/conf.d/stagecraft.cnf\n`,
+                    `${serverIdScript(set.idBase, { readOnly: set.role === "replica" })}\ncp /config/stagecraft.cnf /etc/mysql/conf.d/stagecraft.cnf\n`,
                   ],
                   env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
                   volumeMounts: [conf.mount, { name: "config", mountPath: "/config", readOnly: true }],
                 }),
-                ...extraInit,
+                ...set.extraInit,
               ],
               containers: [
                 container({
@@ -277,7 +267,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   image: m.image,
                   resources: m.resources,
                   ports: [{ name: "mysql", containerPort: PORTS.mysql }],
-                  env,
+                  env: [ROOT_ENV],
                   volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }, conf.mount, run.mount, tmp.mount],
                   // Readiness: InnoDB is up and answers; liveness: the server process accepts connections.
                   readinessProbe: { exec: { command: health("--connect", "--innodb_initialized") }, periodSeconds: 10, timeoutSeconds: 5 },
@@ -290,7 +280,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
           },
         },
       },
-      opts,
+      dataOptions(this, set.guard),
     );
   }
 }

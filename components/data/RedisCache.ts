@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
-import { container, contentHash, podSecurity, scratch } from "../lib/pod";
+import { configHash, container, podSecurity, scratch } from "../lib/pod";
 import type { RedisSpec } from "../../spec/schema";
 import { dataOptions, statefulSetBasics } from "./stateful";
 import { redisConf } from "./redisConf";
@@ -34,12 +34,12 @@ export class RedisCache extends pulumi.ComponentResource {
     const r = args.redis;
     const ns = args.namespace;
     const lbl = labels(NAMES.redis, "cache", "data");
-    const keep = dataOptions(this, true);
+    const protectedData = dataOptions(this, "protected");
 
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,
       { metadata: { name: SECRETS.redis, namespace: ns, labels: lbl }, type: "Opaque", stringData: { [PASSWORD_KEY]: args.password } },
-      keep,
+      protectedData,
     );
     const conf = redisConf(r, { port: PORTS.redis, dir: "/data", authInclude: AUTH_INCLUDE });
     const config = new k8s.core.v1.ConfigMap(
@@ -74,7 +74,7 @@ export class RedisCache extends pulumi.ComponentResource {
           ...statefulSetBasics(NAMES.redis, NAMES.redis, r.storage),
           replicas: 1,
           template: {
-            metadata: { labels: lbl, annotations: { "stagecraft.dev/config-hash": contentHash(conf) } },
+            metadata: { labels: lbl, annotations: configHash(conf) },
             spec: {
               serviceAccountName: NAMES.redis,
               automountServiceAccountToken: false,
@@ -109,7 +109,7 @@ export class RedisCache extends pulumi.ComponentResource {
           },
         },
       },
-      { ...keep, dependsOn: [secret, config] },
+      { ...protectedData, dependsOn: [secret, config] },
     );
 
     this.host = serviceHost(NAMES.redis, ns);

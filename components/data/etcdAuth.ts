@@ -7,9 +7,8 @@
  * services it calls, to find their instances. A compromised service can thus neither fake another
  * service's instances nor see the registry beyond its call graph.
  */
+import { DEFAULT_PREFIX_ROOT, etcdUserName, PREFIX_ROOT, registryPrefix, rpcCallees, touchesRegistry } from "../../model/registry";
 import type { ServiceSpec } from "../../spec/schema";
-
-export const DEFAULT_PREFIX_ROOT = "/stagecraft/services/";
 /** Roles this project manages start with this, so the script never touches anyone else's. */
 export const MANAGED_ROLE_PREFIX = "stagecraft-registry-";
 
@@ -35,19 +34,9 @@ export interface EtcdAuthScriptOptions {
   readonly waitSeconds?: number;
 }
 
-const PREFIX_ROOT = /^\/([A-Za-z0-9._-]+\/)*$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const ENDPOINT = /^https?:\/\/[A-Za-z0-9.-]+:\d+$/;
 
-/** The registry prefix of one service; the trailing '/' keeps `acc` from matching `account`. */
-export function registryPrefix(service: string, prefixRoot: string = DEFAULT_PREFIX_ROOT): string {
-  if (!PREFIX_ROOT.test(prefixRoot))
-    throw new Error(`etcd registry: prefixRoot '${prefixRoot}' must start and end with '/' and hold only letters, digits, '.', '_', '-'`);
-  return `${prefixRoot}${service}/`;
-}
-
-/** etcd user of a service: its name, so the Secret `etcd-user-<service>` maps one to one. */
-export const etcdUserName = (service: string): string => service;
 /** The role that carries a service's permissions. */
 export const etcdRoleName = (service: string): string => `${MANAGED_ROLE_PREFIX}${service}`;
 /** Env var that carries a user's password in the auth Job (one Job holds them all). */
@@ -61,20 +50,17 @@ export function etcdAuthPlan(services: readonly ServiceSpec[], prefixRoot: strin
   const users: { name: string; role: string }[] = [];
   const roles: EtcdRole[] = [];
   for (const s of [...services].sort((a, b) => a.name.localeCompare(b.name))) {
-    const rpcCallees = s.calls.filter((to) => {
-      const callee = byName.get(to);
-      if (!callee) throw new Error(`etcd registry: service '${s.name}' calls '${to}', which is not a service of this stage`);
-      return callee.kind === "rpc";
-    });
+    for (const to of s.calls)
+      if (!byName.has(to)) throw new Error(`etcd registry: service '${s.name}' calls '${to}', which is not a service of this stage`);
     // Only services that touch the registry get a user: a web service calling only HTTP needs none.
-    if (s.kind !== "rpc" && rpcCallees.length === 0) continue;
+    if (!touchesRegistry(s, services)) continue;
     const user = etcdUserName(s.name);
     if (user === "root") throw new Error(`etcd registry: a service may not be named 'root': that is etcd's administrator`);
     const own = s.kind === "rpc" ? [registryPrefix(s.name, prefixRoot)] : [];
     const role = etcdRoleName(s.name);
     roles.push({
       name: role,
-      readPrefixes: sorted([...own, ...rpcCallees.map((to) => registryPrefix(to, prefixRoot))]),
+      readPrefixes: sorted([...own, ...rpcCallees(s, services).map((to) => registryPrefix(to, prefixRoot))]),
       writePrefixes: own,
     });
     users.push({ name: user, role });

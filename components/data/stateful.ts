@@ -8,13 +8,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { selectorLabels } from "../../model/names";
 
 /**
- * Options for data-bearing objects. Every one is kept in the cluster if the program drops it
+ * How a data-bearing object is guarded. Every one is kept in the cluster if the program drops it
  * (retainOnDelete). What every stage has (the MySQL primary, Redis, their admin Secrets) is also
  * protected from `pulumi destroy`; what some stage drops (read replicas, etcd, a service's
  * credentials) is not, or that stage move could never be applied.
  */
-export function dataOptions(parent: pulumi.Resource, inEveryStage: boolean): pulumi.CustomResourceOptions {
-  return { parent, protect: inEveryStage, retainOnDelete: true };
+export type DataGuard = "protected" | "retained";
+
+export function dataOptions(parent: pulumi.Resource, guard: DataGuard): pulumi.CustomResourceOptions {
+  return { parent, protect: guard === "protected", retainOnDelete: true };
 }
 
 export function statefulSetBasics(

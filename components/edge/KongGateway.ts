@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS } from "../../model/names";
-import { container, contentHash, probes, scratch } from "../lib/pod";
+import { CONFIG_HASH_ANNOTATION, container, contentHash, probes, scratch } from "../lib/pod";
 import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { KONG_SECRET_ENV, kongYaml, type Endpoint } from "./kongConfig";
@@ -80,7 +80,7 @@ export class KongGateway extends pulumi.ComponentResource {
         namespace: args.namespace,
         replicas: k.replicas,
         uid: KONG_UID,
-        podAnnotations: { "stagecraft.dev/config-hash": shapeHash, "stagecraft.dev/credentials-hash": keysHash },
+        podAnnotations: { [CONFIG_HASH_ANNOTATION]: shapeHash, "stagecraft.dev/credentials-hash": keysHash },
         containers: [
           container({
             name: "kong",

@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels } from "../../model/names";
-import { container, contentHash, probes, scratch } from "../lib/pod";
+import { configHash, container, probes, scratch } from "../lib/pod";
 import type { NginxSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { nginxConf, type NginxConfInput } from "./nginxConf";
@@ -68,7 +68,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
         namespace: args.namespace,
         replicas: n.replicas,
         uid: NGINX_UID,
-        podAnnotations: { "stagecraft.dev/config-hash": contentHash(conf) },
+        podAnnotations: configHash(conf),
         containers: [
           container({
             name: "nginx",

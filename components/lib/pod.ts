@@ -109,6 +109,14 @@ export function spread(selector: Record<string, string>): TopologySpreadConstrai
   ];
 }
 
+/** Pod-template annotation holding a hash of the pod's config: a changed config rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = "stagecraft.dev/config-hash";
+
+/** The config-hash annotation of a pod template whose config is `parts`. */
+export function configHash(...parts: string[]): Record<string, string> {
+  return { [CONFIG_HASH_ANNOTATION]: contentHash(...parts) };
+}
+
 /**
  * Short content hash for a pod-template annotation: a config change rolls the pods, the ConfigMap
  * keeps its name. Prefixed, because bare hex such as `12e4…` reads as a number in YAML.

@@ -1,14 +1,15 @@
 /**
- * The call graph enforced at run time: default-deny, with exactly the declared edges opened
- * (computed by networkPolicies.ts, a pure function of the spec).
+ * The call graph enforced at run time: default-deny, with exactly the stage's flows opened
+ * (networkPolicies.ts turns the model's flows into manifests).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Spec } from "../../spec/schema";
+import type { Flow } from "../../model/flows";
 import { networkPolicies } from "./networkPolicies";
 
 export interface CallGraphPoliciesArgs {
-  readonly spec: Spec;
+  /** Every flow the stage allows (StageModel.flows). */
+  readonly flows: readonly Flow[];
   readonly namespace: string;
 }
 
@@ -18,7 +19,7 @@ export class CallGraphPolicies extends pulumi.ComponentResource {
 
   constructor(name: string, args: CallGraphPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:platform:CallGraphPolicies", name, {}, opts);
-    const policies = networkPolicies(args.spec, args.namespace);
+    const policies = networkPolicies(args.flows, args.namespace);
     for (const p of policies) {
       // Named by the policy's own (spec-derived) name, so adding a service never renames others.
       new k8s.networking.v1.NetworkPolicy(`${name}-${p.metadata.name}`, { metadata: p.metadata, spec: p.spec }, { parent: this });

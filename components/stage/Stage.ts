@@ -8,28 +8,29 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { StageModel } from "../../model/stage";
 import { appSettings, ENV } from "../app/appSettings";
 import { AppService } from "../app/AppService";
 import { CeleryBeat } from "../app/CeleryBeat";
 import { CeleryWorker } from "../app/CeleryWorker";
 import { PushService } from "../app/PushService";
-import { needsRpcConfig, rpcConfigJson } from "../app/rpcConfig";
+import { rpcConfigJson } from "../app/rpcConfig";
 import { ShortUrl } from "../app/ShortUrl";
-import { DEFAULT_PREFIX_ROOT } from "../data/etcdAuth";
 import { EtcdCluster } from "../data/EtcdCluster";
 import { MySqlCluster } from "../data/MySqlCluster";
 import { RedisCache } from "../data/RedisCache";
 import { KongGateway } from "../edge/KongGateway";
 import { NginxLoadBalancer } from "../edge/NginxLoadBalancer";
 import { NAMES, PORTS, serviceHost } from "../../model/names";
+import { DEFAULT_PREFIX_ROOT } from "../../model/registry";
 import { derivedSecret } from "../lib/secrets";
 import { CallGraphPolicies } from "../platform/CallGraphPolicies";
 import { Namespace } from "../platform/Namespace";
-import { connectionBudget } from "../../model/connections";
-import type { Spec } from "../../spec/schema";
+import type { ServiceSpec } from "../../spec/schema";
 
 export interface StageArgs {
-  readonly spec: Spec;
+  /** What the stage runs, derived once from the validated spec (model/stage.ts). */
+  readonly model: StageModel;
   readonly namespace: string;
   /** The stack's secret seed: every password is derived from it. */
   readonly secretSeed: pulumi.Output<string>;
@@ -39,6 +40,13 @@ export interface StageArgs {
   readonly loadBalancerAnnotations: Record<string, string>;
   /** Where data-tier pods go (EKS data nodes), if anywhere in particular. */
   readonly dataPlacement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
+}
+
+/** The data tier's components, which the app and edge tiers wait for. */
+interface DataTier {
+  readonly redis: RedisCache;
+  readonly mysql: MySqlCluster;
+  readonly etcd?: EtcdCluster;
 }
 
 export class Stage extends pulumi.ComponentResource {
@@ -51,22 +59,42 @@ export class Stage extends pulumi.ComponentResource {
 
   constructor(name: string, args: StageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:stage:Stage", name, {}, opts);
-    const { spec } = args;
+    const { model } = args;
+    const namespace = new Namespace("namespace", { name: args.namespace }, { parent: this });
+    new CallGraphPolicies("network-policies", { flows: model.flows, namespace: args.namespace }, this.after(namespace));
+    const data = this.dataTier(args, namespace);
+    this.appTier(args, namespace, data);
+    this.entryPoints = this.edgeTier(args, namespace, data.redis);
+
+    const { mysql, redis } = model.connections;
+    this.stage = model.spec.stage;
+    this.namespace = args.namespace;
+    this.connectionUse = { mysql: `${mysql.required}/${mysql.limit}`, redis: `${redis.required}/${redis.limit}` };
+    this.registerOutputs({
+      stage: this.stage,
+      namespace: this.namespace,
+      entryPoints: this.entryPoints,
+      connectionUse: this.connectionUse,
+    });
+  }
+
+  /** Options for a direct child that waits for `deps`. */
+  private after(...deps: pulumi.Resource[]): pulumi.ComponentResourceOptions {
+    return { parent: this, dependsOn: deps };
+  }
+
+  private secret(args: StageArgs, purpose: string): pulumi.Output<string> {
+    return derivedSecret(args.secretSeed, purpose);
+  }
+
+  private dataTier(args: StageArgs, namespace: Namespace): DataTier {
+    const { spec } = args.model;
     const ns = args.namespace;
-    const child = { parent: this };
-    const secret = (purpose: string) => derivedSecret(args.secretSeed, purpose);
-    const host = (n: string) => serviceHost(n, ns);
-
-    // Platform.
-    const namespace = new Namespace("namespace", { name: ns }, child);
-    const inNs = { parent: this, dependsOn: [namespace] };
-    new CallGraphPolicies("network-policies", { spec, namespace: ns }, inNs);
-
-    // Data.
+    const placement = args.dataPlacement;
     const redis = new RedisCache(
       "redis",
-      { redis: spec.data.redis, namespace: ns, password: secret("redis/password"), placement: args.dataPlacement },
-      inNs,
+      { redis: spec.data.redis, namespace: ns, password: this.secret(args, "redis/password"), placement },
+      this.after(namespace),
     );
     const mysql = new MySqlCluster(
       "mysql",
@@ -74,12 +102,12 @@ export class Stage extends pulumi.ComponentResource {
         mysql: spec.data.mysql,
         namespace: ns,
         services: spec.services,
-        rootPassword: secret("mysql/root"),
-        replicationPassword: secret("mysql/replication"),
-        userPassword: (u) => secret(`mysql/user/${u}`),
-        placement: args.dataPlacement,
+        rootPassword: this.secret(args, "mysql/root"),
+        replicationPassword: this.secret(args, "mysql/replication"),
+        userPassword: (u) => this.secret(args, `mysql/user/${u}`),
+        placement,
       },
-      inNs,
+      this.after(namespace),
     );
     const etcd =
       spec.data.etcd &&
@@ -89,18 +117,23 @@ export class Stage extends pulumi.ComponentResource {
           etcd: spec.data.etcd,
           namespace: ns,
           services: spec.services,
-          rootPassword: secret("etcd/root"),
-          userPasswords: (u) => secret(`etcd/user/${u}`),
-          placement: args.dataPlacement,
+          rootPassword: this.secret(args, "etcd/root"),
+          userPasswords: (u) => this.secret(args, `etcd/user/${u}`),
+          placement,
         },
-        inNs,
+        this.after(namespace),
       );
-    const stores = [redis, mysql];
+    return { redis, mysql, etcd };
+  }
 
-    // App.
+  private appTier(args: StageArgs, namespace: Namespace, data: DataTier): void {
+    const { model } = args;
+    const { spec } = model;
+    const ns = args.namespace;
+    const { redis, mysql, etcd } = data;
     const etcdAuth = !!spec.data.etcd?.auth;
-    const rpcJson = (s: Spec["services"][number]) =>
-      etcd && needsRpcConfig(s, spec.services)
+    const rpcConfig = (s: ServiceSpec) =>
+      etcd && model.registryUsers.has(s.name)
         ? rpcConfigJson({
             service: s,
             services: spec.services,
@@ -110,39 +143,31 @@ export class Stage extends pulumi.ComponentResource {
           })
         : undefined;
     for (const s of spec.services) {
-      const settings = appSettings(s, spec, ns);
-      const rpcConfig = rpcJson(s);
-      const deps = { parent: this, dependsOn: [namespace, ...stores, ...(etcd ? [etcd] : [])] };
-      new AppService(s.name, { service: s, namespace: ns, settings, rpcConfig, etcdAuth: etcdAuth && !!rpcConfig }, deps);
+      const rpc = rpcConfig(s);
+      new AppService(
+        s.name,
+        { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
+        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
+      );
     }
     const byName = new Map(spec.services.map((s) => [s.name, s]));
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
-      if (svc)
-        new CeleryWorker(
-          `celery-${w.name}`,
-          { worker: w, service: svc, namespace: ns },
-          { parent: this, dependsOn: [namespace, ...stores] },
-        );
+      if (svc) new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(namespace, redis, mysql));
     }
     const beatService = spec.beat && byName.get(spec.beat.service);
     if (spec.beat && beatService)
-      new CeleryBeat(
-        "celery-beat",
-        { beat: spec.beat, service: beatService, namespace: ns },
-        { parent: this, dependsOn: [namespace, redis] },
-      );
-    if (spec.push?.kind === "tormq") new PushService("push", { push: spec.push, namespace: ns }, inNs);
-    if (spec.shortUrl)
-      new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, { parent: this, dependsOn: [namespace, redis] });
+      new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(namespace, redis));
+    if (spec.push?.kind === "tormq") new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace));
+    if (spec.shortUrl) new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis));
+  }
 
-    // Edge.
+  /** The edge tier; returns the names of its LoadBalancer Services. */
+  private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache): string[] {
+    const { spec } = args.model;
+    const ns = args.namespace;
+    const host = (n: string) => serviceHost(n, ns);
     const routed = spec.services.filter((s) => s.routes.length > 0);
-    const endpoints: Record<string, { host: string; port: number }> = Object.fromEntries(
-      routed.map((s) => [s.name, { host: host(s.name), port: s.port }]),
-    );
-    if (spec.push?.kind === "tormq") endpoints[NAMES.push] = { host: host(NAMES.push), port: spec.push.port };
-    if (spec.shortUrl) endpoints[NAMES.shortUrl] = { host: host(NAMES.shortUrl), port: PORTS.shortUrl };
     const entryPoints: string[] = [];
     if (spec.edge.nginx) {
       new NginxLoadBalancer(
@@ -161,11 +186,16 @@ export class Stage extends pulumi.ComponentResource {
             shortUrl: spec.shortUrl && { host: host(NAMES.shortUrl), port: PORTS.shortUrl, route: spec.shortUrl.route },
           },
         },
-        inNs,
+        this.after(namespace),
       );
       entryPoints.push(NAMES.nginx);
     }
     if (spec.edge.kong) {
+      const endpoints: Record<string, { host: string; port: number }> = Object.fromEntries(
+        routed.map((s) => [s.name, { host: host(s.name), port: s.port }]),
+      );
+      if (spec.push?.kind === "tormq") endpoints[NAMES.push] = { host: host(NAMES.push), port: spec.push.port };
+      if (spec.shortUrl) endpoints[NAMES.shortUrl] = { host: host(NAMES.shortUrl), port: PORTS.shortUrl };
       new KongGateway(
         "kong",
         {
@@ -179,24 +209,10 @@ export class Stage extends pulumi.ComponentResource {
           credentials: args.credentials,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
         },
-        { parent: this, dependsOn: [namespace, redis] },
+        this.after(namespace, redis),
       );
       entryPoints.push(NAMES.kongProxy);
     }
-
-    const budget = connectionBudget(spec);
-    this.stage = spec.stage;
-    this.namespace = ns;
-    this.entryPoints = entryPoints;
-    this.connectionUse = {
-      mysql: `${budget.mysql.required}/${budget.mysql.limit}`,
-      redis: `${budget.redis.required}/${budget.redis.limit}`,
-    };
-    this.registerOutputs({
-      stage: this.stage,
-      namespace: this.namespace,
-      entryPoints: this.entryPoints,
-      connectionUse: this.connectionUse,
-    });
+    return entryPoints;
   }
 }

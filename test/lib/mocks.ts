@@ -196,7 +196,7 @@ export async function buildStage(
     const stageResource = new Stage(
       "stagecraft",
       {
-        spec: loaded.spec,
+        model: loaded.model,
         namespace: loaded.target.namespace,
         secretSeed: pulumi.secret(SEED),
         credentials: Object.fromEntries(

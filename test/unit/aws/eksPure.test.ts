@@ -10,6 +10,7 @@ import { validateStack } from "../../../validate/validateStack";
 import { readStackFile } from "../../../spec/stackFile";
 import { ROOT } from "../../lib/paths";
 import { Target } from "../../../spec/target";
+import { workloads } from "../../../model/workloads";
 
 const toRange = (cidr: string) => {
   const c = parseCidr(cidr);
@@ -217,18 +218,18 @@ describe("sizing", () => {
   })();
 
   it("with data nodes, the data tier is counted there and nowhere else", () => {
-    const d = classDemands(spec, true);
+    const d = classDemands(workloads(spec), true);
     expect(d.data.workloads).toEqual(["mysql", "mysql-replica", "redis", "etcd"]);
     expect(d.general.workloads).not.toContain("mysql");
     // etcd's three members need three distinct data nodes.
     expect(d.data.minimumNodes).toBe(3);
-    const all = classDemands(spec, false);
+    const all = classDemands(workloads(spec), false);
     expect(all.data.rest).toEqual([]);
     expect(all.general.rest.length).toBe(d.general.rest.length + d.data.rest.length);
   });
 
   it("peak counts HPA maximums", () => {
-    const d = classDemands(spec, true);
+    const d = classDemands(workloads(spec), true);
     expect(d.general.peak.length).toBeGreaterThan(d.general.rest.length);
   });
 

@@ -91,7 +91,7 @@ async function buildEksStack(stage: string): Promise<{ registrations: Registrati
     config: Record<string, unknown>;
   };
   const secrets = Object.fromEntries(Object.keys(raw.secrets).map((k) => [k, "secret" as const]));
-  const { spec, target } = validateStack(stage, { ...raw, target: example.config["stagecraft:target"], secrets });
+  const { model, target } = validateStack(stage, { ...raw, target: example.config["stagecraft:target"], secrets });
   if (target.kind !== "eks") throw new Error("the fixture is an eks target");
 
   const eks = new EksCluster("eks", { clusterName: eksClusterName(stage), ...target });
@@ -104,7 +104,7 @@ async function buildEksStack(stage: string): Promise<{ registrations: Registrati
   const built = new Stage(
     "stagecraft",
     {
-      spec,
+      model,
       namespace: target.namespace,
       secretSeed: pulumi.secret("mock-seed"),
       credentials,

@@ -12,7 +12,9 @@ import {
   type PodRequest,
 } from "../../../cost/binpack";
 import { instanceSpec } from "../../../cost/priceList";
-import { stageSpec } from "../../lib/stacks";
+import { stageModelOf } from "../../lib/stacks";
+
+const workloadsOf = (stage: string) => stageModelOf(stage).workloads;
 
 const pod = (cpuMilli: number, memoryMi = 0): PodRequest => ({ cpuMilli, memoryMi });
 const roomy: NodeCapacity = { cpuMilli: 1000, memoryMi: 1000, maxPods: 100 };
@@ -104,26 +106,24 @@ describe("stageNodes", () => {
     // ebs-csi-controller 2×60m, beat 50m = 3820m over 1775m nodes: at least 3, and FFD finds 3
     // (mysql+web+redis = 1750; web+web+celery+celery+nginx+nginx+ebs = 1760; coredns×2+ebs+beat).
     // At peak web has 6 replicas: 5320m, at least 3.0 nodes' worth; FFD needs 4.
-    expect(stageNodes(stageSpec("mvc"), "m6i.large")).toMatchObject({ atRest: 3, atPeak: 4, minimum: 2 });
+    expect(stageNodes(workloadsOf("mvc"), "m6i.large")).toMatchObject({ atRest: 3, atPeak: 4, minimum: 2 });
   });
 
   test("stages with etcd never go below its 3 members, even on large nodes", () => {
-    const micro = stageSpec("micro");
+    const micro = workloadsOf("micro");
     expect(minimumNodes(micro)).toBe(3);
     expect(stageNodes(micro, "m6i.2xlarge").atRest).toBe(3);
-    expect(stageNodes(stageSpec("mvc"), "m6i.2xlarge").atRest).toBe(2);
+    expect(stageNodes(workloadsOf("mvc"), "m6i.2xlarge").atRest).toBe(2);
   });
 
   test("pods are counted from the workload inventory, replicas at rest and at peak", () => {
-    const mvc = stageSpec("mvc");
+    const mvc = workloadsOf("mvc");
     expect(stagePods(mvc, "rest")).toHaveLength(10);
     expect(stagePods(mvc, "peak")).toHaveLength(13);
     expect(stagePods(mvc, "rest")).toContainEqual({ cpuMilli: 1000, memoryMi: 2048 });
   });
 
   test("an unknown instance type names the ones the price list has", () => {
-    expect(() => stageNodes(stageSpec("mvc"), "m9z.huge")).toThrow(
-      /'m9z.huge' is not in components\/platform\/prices.json; known: .*m6i.large/,
-    );
+    expect(() => stageNodes(workloadsOf("mvc"), "m9z.huge")).toThrow(/'m9z.huge' is not in cost\/prices.json; known: .*m6i.large/);
   });
 });

@@ -1,7 +1,6 @@
 import { stageCost } from "../../../cost/stageCost";
-import { stageNumbers } from "../../../cli/compare/numbers";
 import { PRICES, Prices, type Prices as PriceList } from "../../../cost/priceList";
-import { stageSpec } from "../../lib/stacks";
+import { stageModelOf } from "../../lib/stacks";
 
 describe("the price list", () => {
   test("is dated, sourced from AWS's public pages, for one region, and says it is a snapshot", () => {
@@ -19,30 +18,6 @@ describe("the price list", () => {
   });
 });
 
-describe("stage numbers", () => {
-  test("mvc, counted from the workload inventory", () => {
-    // nginx 2, web 3 (HPA 3–6), celery-default 2, beat 1, mysql 1, redis 1
-    expect(stageNumbers(stageSpec("mvc"))).toEqual({
-      stage: "mvc",
-      workloads: 6,
-      podsAtRest: 10,
-      podsAtPeak: 13,
-      cpuMilliAtRest: 2 * 100 + 3 * 500 + 2 * 250 + 50 + 1000 + 250,
-      cpuMilliAtPeak: 2 * 100 + 6 * 500 + 2 * 250 + 50 + 1000 + 250,
-      memoryMiAtRest: 2 * 128 + 3 * 512 + 2 * 256 + 128 + 2048 + 512,
-      memoryMiAtPeak: 2 * 128 + 6 * 512 + 2 * 256 + 128 + 2048 + 512,
-      volumes: 2,
-      volumeGiB: 50 + 10,
-      loadBalancers: 1,
-    });
-  });
-
-  test("micro: MySQL replicas and etcd members each get a volume", () => {
-    // mysql 1×50 + mysql-replica 2×50 + redis 10 + etcd 3×5 = 175 GiB on 7 volumes
-    expect(stageNumbers(stageSpec("micro"))).toMatchObject({ volumes: 7, volumeGiB: 175, loadBalancers: 1 });
-  });
-});
-
 describe("monthly cost on EKS", () => {
   test("mvc on m6i.large, hand-checked", () => {
     // nodes: 3 (see binpack.test.ts) × $0.096/h × 730 h        = $210.24
@@ -51,7 +26,7 @@ describe("monthly cost on EKS", () => {
     // EKS:   $0.10/h × 730 h                                    = $73.00
     // total: 210.24 + 9.60 + 20.805 + 73.00                      = $313.645 -> $313.65
     // peak:  4 nodes: 280.32 + (60 + 80) × 0.08 = 11.20 + 20.805 + 73 = $385.325 -> $385.33
-    expect(stageCost(stageSpec("mvc"), "m6i.large")).toEqual({
+    expect(stageCost(stageModelOf("mvc"), "m6i.large")).toEqual({
       stage: "mvc",
       instanceType: "m6i.large",
       nodes: 3,
@@ -81,7 +56,7 @@ describe("monthly cost on EKS", () => {
     };
     // micro at rest on m6i.large: 6 nodes (8500m + system pods on 1775m nodes)
     // nodes 6 × 2 × 100 = 1200; EBS (175 + 6 × 10) × 0.5 = 117.5; NLB 1 × (0.2 + 2 × 0.1) × 100 = 40; EKS 100
-    const c = stageCost(stageSpec("micro"), "m6i.large", prices);
+    const c = stageCost(stageModelOf("micro"), "m6i.large", prices);
     expect(c).toMatchObject({
       nodes: 6,
       nodesMonthly: 1200,
@@ -94,7 +69,7 @@ describe("monthly cost on EKS", () => {
   });
 
   test("a larger instance type means fewer nodes", () => {
-    const split = stageSpec("split");
+    const split = stageModelOf("split");
     expect(stageCost(split, "m6i.xlarge").nodes).toBeLessThan(stageCost(split, "m6i.large").nodes);
   });
 });

@@ -10,7 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { fieldPath, SpecError } from "../../../spec/errors";
-import { validateStack, type RawStack, type SecretState } from "../../../validate/validateStack";
+import type { RawStack, SecretState } from "../../../spec/config";
+import { validateStack } from "../../../validate/validateStack";
 import { ROOT } from "../../lib/paths";
 import { readStackFile } from "../../../spec/stackFile";
 
@@ -489,8 +490,8 @@ const CASES: readonly Case[] = [
   {
     kind: "service reads replicas that do not exist",
     stage: "mvc",
-    mutate: set("spec.services[0].mysql.readReplicas", true),
-    path: "spec.services[0].mysql.readReplicas",
+    mutate: set("spec.services[0].mysql.readFromReplicas", true),
+    path: "spec.services[0].mysql.readFromReplicas",
     says: /spec\.data\.mysql\.readReplicas is 0/,
   },
   {

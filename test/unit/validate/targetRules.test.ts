@@ -5,9 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { NLB_ANNOTATIONS } from "../../../aws/eksDefaults";
+import { NLB_ANNOTATIONS } from "../../../spec/target";
 import { EKS_VERSION_WINDOW } from "../../../aws/eksSupport";
 import { formatProblem, type SpecProblem } from "../../../spec/errors";
+import { stageModel } from "../../../model/stage";
 import { validateStack } from "../../../validate/validateStack";
 import type { Spec } from "../../../spec/schema";
 import { readStackFile } from "../../../spec/stackFile";
@@ -55,7 +56,7 @@ const field = (p: SpecProblem) => [p.key, ...p.path].map(String).join(".");
 
 describe("the example EKS target", () => {
   it.each(STAGES)("fits stage %s with no problem", (stage) => {
-    expect(checkEksTarget(stage, stageSpec(stage), eks(exampleRaw()))).toEqual([]);
+    expect(checkEksTarget(stage, stageModel(stageSpec(stage)), eks(exampleRaw()))).toEqual([]);
   });
 
   it("gets the NLB annotations when it names none", () => {
@@ -83,7 +84,7 @@ describe("the example EKS target", () => {
     for (const raw of [{ kind: "render" }, { kind: "kubeconfig" }]) {
       const t = Target.parse(raw);
       expect(t.loadBalancerAnnotations).toEqual({});
-      expect(checkEksTarget("micro", stageSpec("micro"), t)).toEqual([]);
+      expect(checkEksTarget("micro", stageModel(stageSpec("micro")), t)).toEqual([]);
     }
   });
 });
@@ -188,7 +189,7 @@ describe("bad EKS targets", () => {
     const spec = (c.spec ?? ((x: Spec) => x))(stageSpec(stage));
     const raw = exampleRaw();
     c.edit(raw);
-    const problems = checkEksTarget(stage, spec, eks(raw));
+    const problems = checkEksTarget(stage, stageModel(spec), eks(raw));
     const hit = problems.find((p) => field(p) === c.field && c.message.test(p.message));
     expect(hit).toBeDefined();
     if (!hit) return;
@@ -197,7 +198,7 @@ describe("bad EKS targets", () => {
     expect(line).toContain(". Fix: ");
     expect(hit.fix).toContain(`--stack ${stage}`);
     applyFix(raw, hit.fix.split(", or ")[0]);
-    const after = checkEksTarget(stage, spec, eks(raw)).filter((p) => field(p) === c.field);
+    const after = checkEksTarget(stage, stageModel(spec), eks(raw)).filter((p) => field(p) === c.field);
     expect(after).toEqual([]);
   });
 
@@ -206,7 +207,7 @@ describe("bad EKS targets", () => {
     raw.region = "xx-north-1";
     raw.kubernetesVersion = "1.20";
     raw.vpcCidr = "8.8.0.0/16";
-    const fields = checkEksTarget("micro", stageSpec("micro"), eks(raw)).map(field);
+    const fields = checkEksTarget("micro", stageModel(stageSpec("micro")), eks(raw)).map(field);
     expect(fields).toEqual(expect.arrayContaining(["target.region", "target.kubernetesVersion", "target.vpcCidr"]));
   });
 
@@ -214,7 +215,7 @@ describe("bad EKS targets", () => {
     const raw = exampleRaw();
     raw.region = "eu-wset-1";
     raw.kubernetesVersion = "1.21";
-    const problems = checkEksTarget("split", stageSpec("split"), eks(raw));
+    const problems = checkEksTarget("split", stageModel(stageSpec("split")), eks(raw));
     expect(problems.find((p) => p.path[0] === "region")?.fix).toMatch(/^pulumi config set --path 'target\.region' eu-west-1 --stack split/);
     expect(problems.find((p) => p.path[0] === "kubernetesVersion")?.fix).toBe(
       `pulumi config set --path 'target.kubernetesVersion' ${EKS_VERSION_WINDOW.newest} --stack split`,
@@ -229,7 +230,7 @@ describe("bad EKS targets", () => {
     };
     const raw = exampleRaw();
     groups(raw)[1].instanceType = "t3.medium";
-    const problems = checkEksTarget("micro", big, eks(raw));
+    const problems = checkEksTarget("micro", stageModel(big), eks(raw));
     const hit = problems.find((p) => field(p) === "target.nodeGroups.1.instanceType");
     expect(hit?.message).toMatch(/too small for the 'data' pods: a pod requesting 1000m CPU and 8192Mi memory does not fit/);
     // The smallest type that holds an 8Gi pod after reservations (t3.large's 8 GiB does not), not merely a bigger one.
@@ -239,7 +240,7 @@ describe("bad EKS targets", () => {
   it("counts the data tier on general nodes when there is no data group", () => {
     const raw = exampleRaw();
     raw.nodeGroups = [{ name: "general", instanceType: "m6i.xlarge", minSize: 2, desiredSize: 2, maxSize: 2 }];
-    const problems = checkEksTarget("ddd", stageSpec("ddd"), eks(raw));
+    const problems = checkEksTarget("ddd", stageModel(stageSpec("ddd")), eks(raw));
     expect(problems.map((p) => p.message).join("\n")).toMatch(/'general' pods \(.*mysql.*redis.*etcd.*cluster add-ons\)/);
   });
 });

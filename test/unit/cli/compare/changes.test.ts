@@ -1,8 +1,9 @@
 import { stageChanges } from "../../../../cli/compare/changes";
+import { stageModel } from "../../../../model/stage";
 import type { Spec } from "../../../../spec/schema";
-import { stageSpec } from "../../../lib/stacks";
+import { stageModelOf } from "../../../lib/stacks";
 
-const [mvc, split, micro, ddd] = ["mvc", "split", "micro", "ddd"].map(stageSpec);
+const [mvc, split, micro, ddd] = ["mvc", "split", "micro", "ddd"].map(stageModelOf);
 
 describe("what changes from the previous stage", () => {
   test("mvc -> split: services split out, read replicas, tormq replaces nchan, HTTP calls", () => {
@@ -47,10 +48,12 @@ describe("what changes from the previous stage", () => {
 
   test("one replica more and one edge fewer are each said once", () => {
     const next: Spec = {
-      ...micro,
-      services: micro.services.map((s) => (s.name === "account" ? { ...s, replicas: 3 } : s.name === "feed" ? { ...s, calls: [] } : s)),
+      ...micro.spec,
+      services: micro.spec.services.map((s) =>
+        s.name === "account" ? { ...s, replicas: 3 } : s.name === "feed" ? { ...s, calls: [] } : s,
+      ),
     };
-    expect(stageChanges(micro, next)).toEqual([
+    expect(stageChanges(micro, stageModel(next))).toEqual([
       "Pods at rest go from 23 to 24 (at peak 28 to 29); workloads from 12 to 12.",
       "account goes from 2 replicas to 3 replicas.",
       "Calls no longer made: feed → account.",

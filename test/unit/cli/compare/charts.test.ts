@@ -1,13 +1,12 @@
 import { chartSvg, costChartSpec, podsChartSpec } from "../../../../cli/compare/charts";
 import { stageCost } from "../../../../cost/stageCost";
-import { stageNumbers } from "../../../../cli/compare/numbers";
-import { stageSpec } from "../../../lib/stacks";
+import { stageModelOf } from "../../../lib/stacks";
 
-const specs = ["mvc", "split", "micro", "ddd"].map(stageSpec);
+const models = ["mvc", "split", "micro", "ddd"].map(stageModelOf);
 
 describe("charts", () => {
   test("cost chart: four cost lines per stage, stacked, stages in growth order", () => {
-    const costs = specs.map((s) => stageCost(s, "m6i.large"));
+    const costs = models.map((m) => stageCost(m, "m6i.large"));
     const spec = costChartSpec(costs);
     const values = (spec.data as { values: { stage: string; part: string; usd: number }[] }).values;
     expect(values).toHaveLength(16);
@@ -16,8 +15,8 @@ describe("charts", () => {
   });
 
   test("both charts render to SVG with Vega, with a bar per value and the stage names on the axis", async () => {
-    const costSvg = await chartSvg(costChartSpec(specs.map((s) => stageCost(s, "m6i.large"))));
-    const podsSvg = await chartSvg(podsChartSpec(specs.map(stageNumbers)));
+    const costSvg = await chartSvg(costChartSpec(models.map((m) => stageCost(m, "m6i.large"))));
+    const podsSvg = await chartSvg(podsChartSpec(models.map((m) => ({ stage: m.spec.stage, numbers: m.totals }))));
     for (const svg of [costSvg, podsSvg]) {
       expect(svg).toMatch(/^<svg /);
       for (const stage of ["mvc", "split", "micro", "ddd"]) expect(svg).toContain(`>${stage}</text>`);

@@ -1,5 +1,5 @@
 import { DOT_COLOURS, dotString, stageDot } from "../../../../cli/compare/dot";
-import { stageSpec } from "../../../lib/stacks";
+import { stageModelOf } from "../../../lib/stacks";
 
 /** Node ids declared (`"id" [`) and edges (`"a" -> "b"`) of a DOT text, with each edge's attribute text. */
 function graph(dot: string) {
@@ -14,7 +14,7 @@ describe("stageDot", () => {
   const stages = ["mvc", "split", "micro", "ddd"];
 
   test.each(stages)("%s: one graph, three tier clusters, every edge between declared nodes", (stage) => {
-    const dot = stageDot(stageSpec(stage));
+    const dot = stageDot(stageModelOf(stage));
     expect(dot).toMatch(new RegExp(`^digraph "${stage}" \\{`));
     expect(dot.trimEnd().endsWith("}")).toBe(true);
     expect((dot.match(/\{/g) ?? []).length).toBe((dot.match(/\}/g) ?? []).length);
@@ -28,7 +28,7 @@ describe("stageDot", () => {
   });
 
   test("mvc: clients -> Nginx -> web -> MySQL and Redis; nchan push through Nginx", () => {
-    const g = graph(stageDot(stageSpec("mvc")));
+    const g = graph(stageDot(stageModelOf("mvc")));
     expect(g.has("clients", "edge_nginx", /HTTPS/)).toBe(true);
     expect(g.has("edge_nginx", "svc_web", /label="\/"/)).toBe(true);
     expect(g.has("svc_web", "data_mysql")).toBe(true);
@@ -42,7 +42,7 @@ describe("stageDot", () => {
   });
 
   test("split: HTTP call graph in the call colour, reads to the replicas, tormq push", () => {
-    const g = graph(stageDot(stageSpec("split")));
+    const g = graph(stageDot(stageModelOf("split")));
     const call = new RegExp(`label="HTTP", color="${DOT_COLOURS.call}"`);
     expect(g.has("svc_web", "svc_account", call)).toBe(true);
     expect(g.has("svc_web", "svc_feed", call)).toBe(true);
@@ -53,19 +53,20 @@ describe("stageDot", () => {
     expect(g.has("svc_web", "app_push", /publish/)).toBe(true);
   });
 
-  test("micro: Kong routes, RPC calls, etcd registration, short URLs, shared rate-limit counters", () => {
-    const g = graph(stageDot(stageSpec("micro")));
+  test("micro: Kong routes, RPC calls, etcd registration and discovery, short URLs, shared rate-limit counters", () => {
+    const g = graph(stageDot(stageModelOf("micro")));
     expect(g.has("clients", "edge_kong")).toBe(true);
     expect(g.nodes).not.toContain("edge_nginx");
     expect(g.has("svc_web", "svc_account", /label="RPC"/)).toBe(true);
     expect(g.has("svc_account", "data_etcd", /registers/)).toBe(true);
-    expect(g.has("svc_web", "data_etcd")).toBe(false);
+    // web registers nothing, but finds its RPC callees in etcd.
+    expect(g.has("svc_web", "data_etcd", /discovers/)).toBe(true);
     expect(g.has("edge_kong", "app_shorturl", /label="\/s"/)).toBe(true);
     expect(g.has("edge_kong", "data_redis", /rate-limit counters/)).toBe(true);
   });
 
   test("ddd: data services in their own cluster with their bounded contexts", () => {
-    const dot = stageDot(stageSpec("ddd"));
+    const dot = stageDot(stageModelOf("ddd"));
     const cluster = /subgraph "cluster_dataservices" \{([\s\S]*?)\n {4}\}/.exec(dot)?.[1] ?? "";
     expect(cluster).toContain('"svc_user-data"');
     expect(cluster).toContain('"svc_content-data"');

@@ -1,24 +1,23 @@
 import { nodeCapacity } from "../../../../cost/binpack";
 import { stageChanges } from "../../../../cli/compare/changes";
 import { stageCost } from "../../../../cost/stageCost";
-import { stageNumbers } from "../../../../cli/compare/numbers";
 import { instanceSpec, PRICES } from "../../../../cost/priceList";
 import { rate, reportHtml, reportMarkdown, type ReportModel } from "../../../../cli/compare/render";
-import { stageSpec } from "../../../lib/stacks";
+import { stageModelOf } from "../../../lib/stacks";
 
 // Diagrams and charts are stand-ins here: their builders are tested on their own, and the real
 // rendering is checked in Chromium (test/conformance/reportBrowser.test.ts).
-const specs = ["mvc", "split", "micro", "ddd"].map(stageSpec);
+const models = ["mvc", "split", "micro", "ddd"].map(stageModelOf);
 const model: ReportModel = {
   instanceType: "m6i.large",
   capacity: nodeCapacity(instanceSpec("m6i.large")),
   prices: PRICES,
-  stages: specs.map((spec, i) => ({
+  stages: models.map(({ spec, totals }, i) => ({
     stage: spec.stage,
     description: i === 0 ? "One <Django> & friends" : spec.description,
-    numbers: stageNumbers(spec),
-    cost: stageCost(spec, "m6i.large"),
-    changes: i > 0 ? { from: specs[i - 1].stage, sentences: stageChanges(specs[i - 1], spec) } : undefined,
+    numbers: totals,
+    cost: stageCost(models[i], "m6i.large"),
+    changes: i > 0 ? { from: models[i - 1].spec.stage, sentences: stageChanges(models[i - 1], models[i]) } : undefined,
     diagramSvg: `<svg id="d-${spec.stage}"></svg>`,
     diagramFile: `diagram-${spec.stage}.svg`,
   })),

@@ -4,7 +4,7 @@ import * as path from "path";
 import { parsePreview, parseUrn, valueAtPath, type PreviewDigest, type PreviewStep } from "../../../../cli/summarise/preview";
 import { changesOf, policyBreadth, redFlags, summaryMarkdown } from "../../../../cli/summarise/summary";
 import { summariseCommand } from "../../../../cli/summarise/summarise";
-import { connectionBudget } from "../../../../model/connections";
+import { stageModel } from "../../../../model/stage";
 import { validateStack } from "../../../../validate/validateStack";
 import { ROOT } from "../../../lib/paths";
 import { readStackFile } from "../../../../spec/stackFile";
@@ -249,10 +249,10 @@ describe("connection budget", () => {
 
   test("within 10% of max_connections is a red flag; the stage as it stands is not", () => {
     // mvc's MySQL demand at peak: web 6 × 4 × 5 = 120, migrate 2, celery 2 × 20 × 5 = 200, beat 5 → 327
-    expect(connectionBudget(mvc).mysql.demand).toBe(327);
-    expect(redFlags([], connectionBudget(mvc))).toEqual([]);
+    expect(stageModel(mvc).connections.mysql.demand).toBe(327);
+    expect(redFlags([], stageModel(mvc).connections)).toEqual([]);
     const tight = { ...mvc, data: { ...mvc.data, mysql: { ...mvc.data.mysql, maxConnections: 350 } } };
-    const flags = redFlags([], connectionBudget(tight));
+    const flags = redFlags([], stageModel(tight).connections);
     expect(flags).toHaveLength(1);
     expect(flags[0].reasons[0]).toBe(
       "MySQL connections at peak: 327 of max_connections 350 (93%), within 10% of the limit; with headroom it needs 360",

@@ -7,6 +7,7 @@
  */
 import * as path from "path";
 import type { ServiceSpec, Spec } from "../../../../spec/schema";
+import { stageModel } from "../../../../model/stage";
 import {
   build,
   buildStage,
@@ -214,7 +215,12 @@ describe("the config hash of an AppService (mvc's web, built alone twice)", () =
     const b = await build(
       pulumi,
       () =>
-        new AppService("web", { service, namespace: "stagecraft", settings: appSettings(service, spec, "stagecraft"), etcdAuth: false }),
+        new AppService("web", {
+          service,
+          namespace: "stagecraft",
+          settings: appSettings(service, stageModel(spec), "stagecraft"),
+          etcdAuth: false,
+        }),
     );
     expect(b.error).toBeUndefined();
     const v = values(chart(b, "web-chart"));

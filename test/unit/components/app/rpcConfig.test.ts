@@ -2,17 +2,10 @@
  * rpc.json: an RPC service's own registration (prefix, lease, keepalive) and, for each RPC callee,
  * its prefix and the callee's client policy. Deterministic whatever the order of the input.
  */
-import * as path from "path";
-import { needsRpcConfig, rpcConfig, rpcConfigJson, type RpcConfigInput } from "../../../../components/app/rpcConfig";
-import { validateStack } from "../../../../validate/validateStack";
+import { rpcConfig, rpcConfigJson, type RpcConfigInput } from "../../../../components/app/rpcConfig";
+import { touchesRegistry } from "../../../../model/registry";
 import { Service, type ServiceSpec, type Spec } from "../../../../spec/schema";
-import { ROOT as REPO } from "../../../lib/paths";
-import { readStackFile } from "../../../../spec/stackFile";
-
-const specOf = (stage: string): Spec => {
-  const { stack, raw } = readStackFile(path.join(REPO, "stacks", `Pulumi.${stage}.yaml`));
-  return validateStack(stack, raw).spec;
-};
+import { stageSpec as specOf } from "../../../lib/stacks";
 const ROOT = "/stagecraft/services/";
 const ENDPOINTS = ["http://etcd-0.etcd.stagecraft.svc.cluster.local:2379", "http://etcd-1.etcd.stagecraft.svc.cluster.local:2379"];
 const input = (spec: Spec, name: string, extra: Partial<RpcConfigInput> = {}): RpcConfigInput => ({
@@ -67,9 +60,9 @@ describe("rpc.json for the micro stack", () => {
     ["web", true],
     ["account", true],
     ["feed", true],
-  ])("needsRpcConfig(%s) = %p", (name, expected) =>
+  ])("touchesRegistry(%s) = %p", (name, expected) =>
     expect(
-      needsRpcConfig(
+      touchesRegistry(
         micro.services.find((s) => s.name === name)!,
         micro.services,
       ),
@@ -81,7 +74,7 @@ describe("rpc.json for the other stacks", () => {
   test("split has HTTP only: no service needs rpc.json, and asking for one is an error", () => {
     const split = specOf("split");
     for (const s of split.services) {
-      expect(needsRpcConfig(s, split.services)).toBe(false);
+      expect(touchesRegistry(s, split.services)).toBe(false);
       expect(() => rpcConfig(input(split, s.name))).toThrow(/needs no rpc.json/);
     }
   });

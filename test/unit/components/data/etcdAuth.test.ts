@@ -4,25 +4,10 @@
  * (The script's behaviour against a real etcd is proven in test/conformance/etcd.test.ts.)
  */
 import { spawnSync } from "child_process";
-import * as path from "path";
-import {
-  DEFAULT_PREFIX_ROOT,
-  etcdAuthPlan,
-  etcdAuthScript,
-  etcdPasswordEnv,
-  etcdRoleName,
-  registryPrefix,
-  type EtcdAuthPlan,
-} from "../../../../components/data/etcdAuth";
-import { validateStack } from "../../../../validate/validateStack";
-import { Service, type ServiceSpec, type Spec } from "../../../../spec/schema";
-import { ROOT } from "../../../lib/paths";
-import { readStackFile } from "../../../../spec/stackFile";
-
-const specOf = (stage: string): Spec => {
-  const { stack, raw } = readStackFile(path.join(ROOT, "stacks", `Pulumi.${stage}.yaml`));
-  return validateStack(stack, raw).spec;
-};
+import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv, etcdRoleName, type EtcdAuthPlan } from "../../../../components/data/etcdAuth";
+import { DEFAULT_PREFIX_ROOT, registryPrefix } from "../../../../model/registry";
+import { Service, type ServiceSpec } from "../../../../spec/schema";
+import { stageSpec as specOf } from "../../../lib/stacks";
 const P = (s: string) => `${DEFAULT_PREFIX_ROOT}${s}/`;
 
 describe("etcdAuthPlan from the stacks", () => {

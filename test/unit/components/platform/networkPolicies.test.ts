@@ -13,10 +13,14 @@ import {
   type NetworkPolicyManifest,
   type NetworkPolicyPeer,
 } from "../../../../components/platform/networkPolicies";
+import { stageModel } from "../../../../model/stage";
 import { validateStack } from "../../../../validate/validateStack";
 import type { Spec } from "../../../../spec/schema";
 import { ROOT } from "../../../lib/paths";
 import { readStackFile } from "../../../../spec/stackFile";
+
+/** The policies of a spec, through its model's flows as the Stage builds them. */
+const policiesOf = (spec: Spec, namespace: string) => networkPolicies(stageModel(spec).flows, namespace);
 
 // Compile-time check: the manifests can be handed to the Pulumi provider as they are.
 const _assignable: (p: NetworkPolicyManifest) => k8s.types.input.networking.v1.NetworkPolicy = (p) => p;
@@ -163,13 +167,13 @@ describe("the evaluator itself", () => {
     expect(allowed([], web, account, 8000)).toBe(true);
   });
   it("closes everything under default-deny alone", () => {
-    const [deny] = networkPolicies(spec, NS);
+    const [deny] = policiesOf(spec, NS);
     expect(deny.metadata.name).toBe("default-deny");
     expect(allowed([deny], web, account, 8000)).toBe(false);
     expect(allowed([deny], web, kubeDns, 53, "UDP")).toBe(false);
   });
   it("needs both ends: an egress rule without the matching ingress rule opens nothing", () => {
-    const all = networkPolicies(spec, NS);
+    const all = policiesOf(spec, NS);
     expect(allowed(all, web, account, 8000)).toBe(true);
     expect(
       allowed(
@@ -190,7 +194,7 @@ describe("the evaluator itself", () => {
   });
   it("refuses selector features it does not model", () => {
     const odd: NetworkPolicyManifest = {
-      ...networkPolicies(spec, NS)[0],
+      ...policiesOf(spec, NS)[0],
       spec: { podSelector: { matchExpressions: [] } as unknown as LabelSelector, policyTypes: ["Ingress"], ingress: [], egress: [] },
     };
     expect(() => allowed([odd], web, account, 8000)).toThrow(/does not support/);
@@ -199,7 +203,7 @@ describe("the evaluator itself", () => {
 
 describe.each(STAGES)("stage %s", (stage) => {
   const spec = load(stage);
-  const policies = networkPolicies(spec, NS);
+  const policies = policiesOf(spec, NS);
   const pods = podsOf(spec);
   const get = (name: string): Pod => {
     const p = pods.get(name);
@@ -229,8 +233,8 @@ describe.each(STAGES)("stage %s", (stage) => {
 
   it("is deterministic and independent of the order of services and workers", () => {
     const shuffled: Spec = { ...spec, services: [...spec.services].reverse(), workers: [...spec.workers].reverse() };
-    expect(networkPolicies(shuffled, NS)).toEqual(policies);
-    expect(JSON.stringify(networkPolicies(spec, NS))).toBe(JSON.stringify(policies));
+    expect(policiesOf(shuffled, NS)).toEqual(policies);
+    expect(JSON.stringify(policiesOf(spec, NS))).toBe(JSON.stringify(policies));
   });
 
   it("opens every declared call on the callee's port", () => {
@@ -299,7 +303,7 @@ describe.each(STAGES)("stage %s", (stage) => {
     for (const [name, p] of pods)
       if (name !== NAMES.mysql) expect([name, allowed(policies, p, get(NAMES.mysql), PORTS.mysql)]).toEqual([name, primaryUsers.has(name)]);
     if (hasReplicas) {
-      const readers = users((s) => !!s.mysql?.readReplicas);
+      const readers = users((s) => !!s.mysql?.readFromReplicas);
       readers.add(NAMES.mysql);
       for (const [name, p] of pods)
         if (name !== NAMES.mysqlReplica)
@@ -370,12 +374,12 @@ describe("edges of the spec beyond the four stages", () => {
   it("opens both edges to routed services when nginx and kong both exist", () => {
     const nginx = load("split").edge.nginx;
     const spec: Spec = { ...base, edge: { ...base.edge, nginx } };
-    const ps = networkPolicies(spec, NS);
+    const ps = policiesOf(spec, NS);
     for (const e of [NAMES.nginx, NAMES.kong]) expect(allowed(ps, pod(e), pod("web"), 8000)).toBe(true);
   });
   it("follows a change of the call graph: a removed call is closed", () => {
     const spec: Spec = { ...base, services: base.services.map((s) => (s.name === "web" ? { ...s, calls: ["account"] } : s)) };
-    const ps = networkPolicies(spec, NS);
+    const ps = policiesOf(spec, NS);
     expect(allowed(ps, pod("web"), pod("account"), 9000)).toBe(true);
     expect(allowed(ps, pod("web"), pod("feed"), 9000)).toBe(false);
   });
@@ -383,10 +387,10 @@ describe("edges of the spec beyond the four stages", () => {
     const micro = base.edge.kong;
     if (!micro) throw new Error("stage micro has Kong");
     const kong = { ...micro, replicas: 1, rateLimit: { ...micro.rateLimit, policy: "local" as const } };
-    const ps = networkPolicies({ ...base, edge: { kong } }, NS);
+    const ps = policiesOf({ ...base, edge: { kong } }, NS);
     expect(allowed(ps, pod(NAMES.kong), pod(NAMES.redis), PORTS.redis)).toBe(false);
   });
   it("uses the namespace it is given", () => {
-    expect(networkPolicies(base, "prod").every((p) => p.metadata.namespace === "prod")).toBe(true);
+    expect(policiesOf(base, "prod").every((p) => p.metadata.namespace === "prod")).toBe(true);
   });
 });

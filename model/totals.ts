@@ -1,9 +1,7 @@
-/** The numbers of a stage, all counted from `workloads(spec)` so every report counts the same pods. */
-import type { Spec } from "../../spec/schema";
-import { gibibytes, millicores, workloads } from "../../model/workloads";
+/** A stage's totals, all summed from its workloads, so every report counts the same pods. */
+import type { Workload } from "./workloads";
 
-export interface StageNumbers {
-  readonly stage: string;
+export interface StageTotals {
   readonly workloads: number;
   readonly podsAtRest: number;
   readonly podsAtPeak: number;
@@ -19,21 +17,17 @@ export interface StageNumbers {
   readonly loadBalancers: number;
 }
 
-export function stageNumbers(spec: Spec): StageNumbers {
-  const ws = workloads(spec);
-  const sum = (f: (w: (typeof ws)[number]) => number) => ws.reduce((n, w) => n + f(w), 0);
-  const cpu = (w: (typeof ws)[number]) => millicores(w.resources.cpu);
-  const mem = (w: (typeof ws)[number]) => gibibytes(w.resources.memory) * 1024;
+export function stageTotals(ws: readonly Workload[]): StageTotals {
+  const sum = (f: (w: Workload) => number) => ws.reduce((n, w) => n + f(w), 0);
   const stateful = ws.filter((w) => w.volumeGi > 0);
   return {
-    stage: spec.stage,
     workloads: ws.length,
     podsAtRest: sum((w) => w.replicas),
     podsAtPeak: sum((w) => w.peakReplicas),
-    cpuMilliAtRest: sum((w) => w.replicas * cpu(w)),
-    cpuMilliAtPeak: sum((w) => w.peakReplicas * cpu(w)),
-    memoryMiAtRest: sum((w) => w.replicas * mem(w)),
-    memoryMiAtPeak: sum((w) => w.peakReplicas * mem(w)),
+    cpuMilliAtRest: sum((w) => w.replicas * w.request.cpuMilli),
+    cpuMilliAtPeak: sum((w) => w.peakReplicas * w.request.cpuMilli),
+    memoryMiAtRest: sum((w) => w.replicas * w.request.memoryMi),
+    memoryMiAtPeak: sum((w) => w.peakReplicas * w.request.memoryMi),
     volumes: stateful.reduce((n, w) => n + w.replicas, 0),
     volumeGiB: stateful.reduce((n, w) => n + w.replicas * w.volumeGi, 0),
     loadBalancers: ws.filter((w) => w.loadBalancer).length,
