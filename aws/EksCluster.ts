@@ -57,6 +57,23 @@ export interface IrsaRole {
   readonly arn: pulumi.Output<string>;
 }
 
+/** The VPC pieces the cluster is built on. */
+interface Network {
+  readonly vpc: aws.ec2.Vpc;
+  readonly privateSubnetIds: pulumi.Output<string>[];
+  /** Everything nodes need to reach the internet: created before the cluster, deleted after it. */
+  readonly egress: pulumi.Resource[];
+}
+
+/** What every zone's subnets share. */
+interface SharedNetwork {
+  readonly vpc: aws.ec2.Vpc;
+  readonly igw: aws.ec2.InternetGateway;
+  readonly publicRoutes: aws.ec2.RouteTable;
+  readonly plan: ReturnType<typeof subnetPlan>;
+  readonly zones: pulumi.Output<string[]>;
+}
+
 /** IAM role names are at most 64 characters; Pulumi adds 8 to the resource name (`-` and 7 hex). */
 const MAX_ROLE_RESOURCE_NAME = 56;
 
@@ -82,11 +99,58 @@ export class EksCluster extends pulumi.ComponentResource {
       { region: args.region, defaultTags: { tags: { "stagecraft.dev/cluster": args.clusterName, ...args.tags } } },
       { parent: this },
     );
-    const onAws = { parent: this, provider: this.awsProvider };
+    const net = this.network(args);
+    const cluster = this.controlPlane(args, net);
+    this.clusterName = cluster.name;
+    this.vpcId = net.vpc.id;
+    const nodeGroups = this.nodeGroups(args, cluster, net.privateSubnetIds);
 
-    // Network. One NAT gateway per zone, not one shared: with a shared one, losing its zone cuts every
-    // node's egress (image pulls, STS for IRSA, the controller's AWS calls), and cross-zone NAT traffic
-    // is billed. The extra gateways cost ~$33/month each; a stage that cannot survive a zone is not HA.
+    // IRSA: the cluster's OIDC issuer as an IAM identity provider. Its URL is unique per account, so a
+    // replacement must delete the old one first.
+    this.oidcIssuer = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
+    const oidc = new aws.iam.OpenIdConnectProvider(
+      `${name}-oidc`,
+      { url: this.oidcIssuer, clientIdLists: [STS_AUDIENCE] },
+      { parent: this, provider: this.awsProvider, deleteBeforeReplace: true },
+    );
+    this.oidcProviderArn = oidc.arn;
+
+    const ebsCsi = this.ebsCsiDriver(cluster, nodeGroups);
+    this.kubeconfig = pulumi.secret(
+      pulumi
+        .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
+        .apply(([clusterName, endpoint, ca]) =>
+          eksKubeconfig({ clusterName, endpoint, certificateAuthorityData: ca.data, region: args.region }),
+        ),
+    );
+    // The component's own Kubernetes objects use an internal provider: the public one depends on them.
+    const system = new k8s.Provider(`${name}-k8s-system`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: nodeGroups });
+
+    const gp3 = this.defaultStorageClass(system, ebsCsi);
+    const lbc = this.loadBalancerController(args, net.vpc, system);
+
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig },
+      { parent: this, dependsOn: [...nodeGroups, ebsCsi, gp3, lbc] },
+    );
+
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      clusterName: this.clusterName,
+      vpcId: this.vpcId,
+      oidcProviderArn: this.oidcProviderArn,
+    });
+  }
+
+  /**
+   * The VPC. One NAT gateway per zone, not one shared: with a shared one, losing its zone cuts every
+   * node's egress (image pulls, STS for IRSA, the controller's AWS calls), and cross-zone NAT traffic
+   * is billed. The extra gateways cost ~$33/month each; a stage that cannot survive a zone is not HA.
+   */
+  private network(args: EksClusterArgs): Network {
+    const name = this.baseName;
+    const onAws = { parent: this, provider: this.awsProvider };
     const plan = subnetPlan(args.vpcCidr, args.availabilityZones);
     const zones = aws
       .getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, onAws)
@@ -102,73 +166,90 @@ export class EksCluster extends pulumi.ComponentResource {
       { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { Name: `${args.clusterName}-public` } },
       onAws,
     );
-    const egress: pulumi.Resource[] = [igw, publicRoutes];
-    const privateSubnets: aws.ec2.Subnet[] = [];
     // Zone i keeps index i for good (subnetPlan never moves a zone's block), so names never shift.
-    for (let i = 0; i < args.availabilityZones; i++) {
-      const zone = `z${i + 1}`;
-      const availabilityZone = zones.apply((z) => z[i]);
-      const publicSubnet = new aws.ec2.Subnet(
-        `${name}-public-${zone}`,
-        {
-          vpcId: vpc.id,
-          cidrBlock: plan.public[i],
-          availabilityZone,
-          // Only NAT gateways and NLBs live here; nothing should get a public IP by accident.
-          mapPublicIpOnLaunch: false,
-          tags: { Name: `${args.clusterName}-public-${zone}`, ...subnetTags(args.clusterName, "public") },
-        },
-        onAws,
-      );
-      const publicAssoc = new aws.ec2.RouteTableAssociation(
-        `${name}-public-${zone}`,
-        { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
-        onAws,
-      );
-      const eip = new aws.ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags: { Name: `${args.clusterName}-nat-${zone}` } }, onAws);
-      const nat = new aws.ec2.NatGateway(
-        `${name}-nat-${zone}`,
-        { allocationId: eip.allocationId, subnetId: publicSubnet.id, tags: { Name: `${args.clusterName}-${zone}` } },
-        // The gateway needs the internet gateway to route; and must go before it is detached.
-        { ...onAws, dependsOn: [igw] },
-      );
-      const privateRoutes = new aws.ec2.RouteTable(
-        `${name}-private-${zone}`,
-        {
-          vpcId: vpc.id,
-          routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
-          tags: { Name: `${args.clusterName}-private-${zone}` },
-        },
-        onAws,
-      );
-      const privateSubnet = new aws.ec2.Subnet(
-        `${name}-private-${zone}`,
-        {
-          vpcId: vpc.id,
-          cidrBlock: plan.private[i],
-          availabilityZone,
-          tags: { Name: `${args.clusterName}-private-${zone}`, ...subnetTags(args.clusterName, "private") },
-        },
-        onAws,
-      );
-      const privateAssoc = new aws.ec2.RouteTableAssociation(
-        `${name}-private-${zone}`,
-        { subnetId: privateSubnet.id, routeTableId: privateRoutes.id },
-        onAws,
-      );
-      privateSubnets.push(privateSubnet);
-      egress.push(publicAssoc, nat, privateRoutes, privateAssoc);
-    }
-    const privateSubnetIds = privateSubnets.map((s) => s.id);
+    const shared = { vpc, igw, publicRoutes, plan, zones };
+    const perZone = Array.from({ length: args.availabilityZones }, (_, i) => this.zoneNetwork(args, shared, i));
+    return {
+      vpc,
+      privateSubnetIds: perZone.map((z) => z.privateSubnet.id),
+      egress: [igw, publicRoutes, ...perZone.flatMap((z) => z.egress)],
+    };
+  }
 
-    // Control plane.
+  /** One zone: a public subnet with its NAT gateway, a private subnet routed through it. */
+  private zoneNetwork(
+    args: EksClusterArgs,
+    shared: SharedNetwork,
+    i: number,
+  ): { privateSubnet: aws.ec2.Subnet; egress: pulumi.Resource[] } {
+    const name = this.baseName;
+    const onAws = { parent: this, provider: this.awsProvider };
+    const { vpc, igw, publicRoutes, plan, zones } = shared;
+    const zone = `z${i + 1}`;
+    const availabilityZone = zones.apply((z) => z[i]);
+    const publicSubnet = new aws.ec2.Subnet(
+      `${name}-public-${zone}`,
+      {
+        vpcId: vpc.id,
+        cidrBlock: plan.public[i],
+        availabilityZone,
+        // Only NAT gateways and NLBs live here; nothing should get a public IP by accident.
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${args.clusterName}-public-${zone}`, ...subnetTags(args.clusterName, "public") },
+      },
+      onAws,
+    );
+    const publicAssoc = new aws.ec2.RouteTableAssociation(
+      `${name}-public-${zone}`,
+      { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
+      onAws,
+    );
+    const eip = new aws.ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags: { Name: `${args.clusterName}-nat-${zone}` } }, onAws);
+    const nat = new aws.ec2.NatGateway(
+      `${name}-nat-${zone}`,
+      { allocationId: eip.allocationId, subnetId: publicSubnet.id, tags: { Name: `${args.clusterName}-${zone}` } },
+      // The gateway needs the internet gateway to route; and must go before it is detached.
+      { ...onAws, dependsOn: [igw] },
+    );
+    const privateRoutes = new aws.ec2.RouteTable(
+      `${name}-private-${zone}`,
+      {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
+        tags: { Name: `${args.clusterName}-private-${zone}` },
+      },
+      onAws,
+    );
+    const privateSubnet = new aws.ec2.Subnet(
+      `${name}-private-${zone}`,
+      {
+        vpcId: vpc.id,
+        cidrBlock: plan.private[i],
+        availabilityZone,
+        tags: { Name: `${args.clusterName}-private-${zone}`, ...subnetTags(args.clusterName, "private") },
+      },
+      onAws,
+    );
+    const privateAssoc = new aws.ec2.RouteTableAssociation(
+      `${name}-private-${zone}`,
+      { subnetId: privateSubnet.id, routeTableId: privateRoutes.id },
+      onAws,
+    );
+    return { privateSubnet, egress: [publicAssoc, nat, privateRoutes, privateAssoc] };
+  }
+
+  /** The control plane, in the private subnets, after its role's policy and every egress route. */
+  private controlPlane(args: EksClusterArgs, net: Network): aws.eks.Cluster {
+    const name = this.baseName;
+    const onAws = { parent: this, provider: this.awsProvider };
+    const { privateSubnetIds, egress } = net;
     const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: serviceTrustPolicy("eks.amazonaws.com") }, onAws);
     const clusterPolicy = new aws.iam.RolePolicyAttachment(
       `${name}-cluster-policy`,
       { role: clusterRole.name, policyArn: MANAGED_POLICY.cluster },
       onAws,
     );
-    const cluster = new aws.eks.Cluster(
+    return new aws.eks.Cluster(
       `${name}-cluster`,
       {
         name: args.clusterName,
@@ -184,15 +265,17 @@ export class EksCluster extends pulumi.ComponentResource {
       // deleteBeforeReplace: the name is fixed, two clusters of one name cannot coexist.
       { ...onAws, dependsOn: [clusterPolicy, ...egress], deleteBeforeReplace: true },
     );
-    this.clusterName = cluster.name;
-    this.vpcId = vpc.id;
+  }
 
-    // Nodes.
+  /** One managed node group per target entry; `data` groups carry the taint. */
+  private nodeGroups(args: EksClusterArgs, cluster: aws.eks.Cluster, privateSubnetIds: pulumi.Output<string>[]): aws.eks.NodeGroup[] {
+    const name = this.baseName;
+    const onAws = { parent: this, provider: this.awsProvider };
     const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com") }, onAws);
     const nodePolicies = (["workerNode", "cni", "ecrRead"] as const).map(
       (p) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: MANAGED_POLICY[p] }, onAws),
     );
-    const nodeGroups = args.nodeGroups.map(
+    return args.nodeGroups.map(
       (g) =>
         new aws.eks.NodeGroup(
           `${name}-nodes-${g.name}`,
@@ -215,21 +298,17 @@ export class EksCluster extends pulumi.ComponentResource {
           { ...onAws, dependsOn: nodePolicies },
         ),
     );
+  }
 
-    // IRSA: the cluster's OIDC issuer as an IAM identity provider. Its URL is unique per account, so a
-    // replacement must delete the old one first.
-    this.oidcIssuer = cluster.identities.apply((ids) => ids[0]?.oidcs[0]?.issuer ?? "");
-    const oidc = new aws.iam.OpenIdConnectProvider(
-      `${name}-oidc`,
-      { url: this.oidcIssuer, clientIdLists: [STS_AUDIENCE] },
-      { ...onAws, deleteBeforeReplace: true },
-    );
-    this.oidcProviderArn = oidc.arn;
-
-    // Storage: the EBS CSI driver as an EKS add-on, its controller on IRSA. Its node plugin must run on
-    // the tainted data nodes, which is where the volumes are mounted.
+  /**
+   * Storage: the EBS CSI driver as an EKS add-on, its controller on IRSA. Its node plugin must run on
+   * the tainted data nodes, which is where the volumes are mounted.
+   */
+  private ebsCsiDriver(cluster: aws.eks.Cluster, nodeGroups: aws.eks.NodeGroup[]): aws.eks.Addon {
+    const name = this.baseName;
+    const onAws = { parent: this, provider: this.awsProvider };
     const ebsRole = this.irsaRole(EBS_CSI_SERVICE_ACCOUNT.name, EBS_CSI_SERVICE_ACCOUNT.namespace, [MANAGED_POLICY.ebsCsi]);
-    const ebsCsi = new aws.eks.Addon(
+    return new aws.eks.Addon(
       `${name}-ebs-csi`,
       {
         clusterName: cluster.name,
@@ -244,20 +323,15 @@ export class EksCluster extends pulumi.ComponentResource {
       // Its controller pods need nodes to become ACTIVE.
       { ...onAws, dependsOn: nodeGroups },
     );
+  }
 
-    this.kubeconfig = pulumi.secret(
-      pulumi
-        .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
-        .apply(([clusterName, endpoint, ca]) =>
-          eksKubeconfig({ clusterName, endpoint, certificateAuthorityData: ca.data, region: args.region }),
-        ),
-    );
-    // The component's own Kubernetes objects use an internal provider: the public one depends on them.
-    const system = new k8s.Provider(`${name}-k8s-system`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: nodeGroups });
-
-    // The default StorageClass. WaitForFirstConsumer creates each volume in the zone its pod landed in.
-    // EKS stopped marking its gp2 class default at 1.30 (below the window), so this is the only default.
-    const gp3 = new k8s.storage.v1.StorageClass(
+  /**
+   * The default StorageClass. WaitForFirstConsumer creates each volume in the zone its pod landed in.
+   * EKS stopped marking its gp2 class default at 1.30 (below the window), so this is the only default.
+   */
+  private defaultStorageClass(system: k8s.Provider, ebsCsi: aws.eks.Addon): k8s.storage.v1.StorageClass {
+    const name = this.baseName;
+    return new k8s.storage.v1.StorageClass(
       `${name}-gp3`,
       {
         metadata: { name: "gp3", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
@@ -270,10 +344,13 @@ export class EksCluster extends pulumi.ComponentResource {
       // Parameters are immutable and the name is fixed: a change replaces it, old one first.
       { parent: this, provider: system, dependsOn: [ebsCsi], deleteBeforeReplace: true },
     );
+  }
 
-    // The AWS Load Balancer Controller: it turns the `external` NLB annotations into NLBs.
+  /** The AWS Load Balancer Controller: it turns the `external` NLB annotations into NLBs. */
+  private loadBalancerController(args: EksClusterArgs, vpc: aws.ec2.Vpc, system: k8s.Provider): k8s.helm.v3.Release {
+    const name = this.baseName;
     const lbcRole = this.irsaRole(LBC.serviceAccount, LBC.namespace, [], loadBalancerControllerPolicy(args.clusterName));
-    const lbc = new k8s.helm.v3.Release(
+    return new k8s.helm.v3.Release(
       `${name}-lbc`,
       {
         name: LBC.chart,
@@ -296,19 +373,6 @@ export class EksCluster extends pulumi.ComponentResource {
       },
       { parent: this, provider: system },
     );
-
-    this.provider = new k8s.Provider(
-      `${name}-k8s`,
-      { kubeconfig: this.kubeconfig },
-      { parent: this, dependsOn: [...nodeGroups, ebsCsi, gp3, lbc] },
-    );
-
-    this.registerOutputs({
-      kubeconfig: this.kubeconfig,
-      clusterName: this.clusterName,
-      vpcId: this.vpcId,
-      oidcProviderArn: this.oidcProviderArn,
-    });
   }
 
   /**

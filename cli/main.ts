@@ -1,8 +1,6 @@
 /**
- * `stagecraft` commands. Each lives in its own file; this only dispatches.
- *   validate <stack file>...   check stack files without the engine (exit 1 on any problem)
- *   compare                    the comparison report for teams choosing a stage (see compare.ts)
- *   summarise <preview.json>   a pull request's summary of a preview, red flags first (see summarise.ts)
+ * `stagecraft` commands. Each lives in its own file; this only dispatches. USAGE below lists them
+ * (validate, promote, compare, summarise, render-tree).
  */
 import { compareCommand } from "./compare/compare";
 import { promoteCommand } from "./promote";

@@ -31,7 +31,7 @@ const storage = z.string().regex(/^\d+(Mi|Gi|Ti)$/, "must be a storage size such
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number({ invalid_type_error: "must be a number" }).int("must be a whole number").min(min).max(max);
 
-/** Requests and limits. Limits default to twice the request (see resources.ts). */
+/** Requests and limits. Limits default to twice the request (components/lib/pod.ts). */
 export const Resources = z
   .object({
     cpu,

@@ -115,7 +115,10 @@ export class AppService extends pulumi.ComponentResource {
         : [],
       containers: [pod.container],
       volumes: [tmp.volume, config.volume],
-      service: { headless: pod.headless, ports: pod.ports },
+      // Never headless: RPC clients balance across pods themselves (from the registry), but a
+      // Service's clusterIP is immutable, and a service that turns from HTTP into RPC (split ->
+      // micro) must keep its Service in place, virtual IP included.
+      service: { headless: false, ports: pod.ports },
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds,
     });
     serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: migrate ? [migrate] : [] });

@@ -20,8 +20,6 @@ export interface ServicePod {
   /** Extra config files beside settings.json / rpc.json. */
   readonly files: Record<string, string>;
   readonly ports: { name: string; port: number; targetPort: string }[];
-  /** Always false for services: see servicePod. */
-  readonly headless: boolean;
   readonly terminationGracePeriodSeconds: number;
 }
 
@@ -47,7 +45,6 @@ export function servicePod(
       }),
       files: { "uwsgi.ini": uwsgiIni({ service: s, httpPort: s.port, module: WSGI_MODULE }) },
       ports: [{ name: "http", port: s.port, targetPort: "http" }],
-      headless: false,
       // uWSGI's harakiri bounds a request; give in-flight ones that long to finish.
       terminationGracePeriodSeconds: s.uwsgi.harakiri + 10,
     };
@@ -72,10 +69,6 @@ export function servicePod(
     }),
     files: {},
     ports: [{ name: "rpc", port: s.port, targetPort: "rpc" }],
-    // RPC clients balance across pods themselves (from the registry), so a headless Service would
-    // do; but a Service's clusterIP is immutable, and a service that turns from HTTP into RPC
-    // (split -> micro) must keep its Service in place. So it keeps its virtual IP too.
-    headless: false,
     // Time to revoke its lease so clients stop picking it before it exits.
     terminationGracePeriodSeconds: 30,
   };

@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { labels, LAYER_LABEL, selectorLabels, type Role } from "../../model/names";
-import { configHash, podSecurity, spread } from "../lib/pod";
+import { configHash, podSecurity, ROLLOUT, spread } from "../lib/pod";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -37,6 +37,7 @@ export interface ServiceChartValues {
   readonly labels: Record<string, string>;
   readonly selectorLabels: Record<string, string>;
   readonly workload: { kind: "Deployment" | "StatefulSet"; replicas: number };
+  readonly rollout: typeof ROLLOUT;
   readonly podAnnotations: Record<string, string>;
   readonly podSecurityContext: k8s.types.input.core.v1.PodSecurityContext;
   readonly serviceAccount: { automountToken: boolean };
@@ -63,6 +64,7 @@ export function serviceValues(w: AppWorkload): ServiceChartValues {
     labels: labels(w.name, w.role, "app", w.layer ? { [LAYER_LABEL]: w.layer } : {}),
     selectorLabels: selector,
     workload: { kind: w.kind ?? "Deployment", replicas: w.replicas },
+    rollout: ROLLOUT,
     podAnnotations: hashed.length + (w.rollOn?.length ?? 0) > 0 ? configHash(...hashed, ...(w.rollOn ?? [])) : {},
     podSecurityContext: podSecurity(w.uid),
     serviceAccount: { automountToken: false },

@@ -9,13 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { etcdUserSecret, labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { container, contentHash, podSecurity, scratch } from "../lib/pod";
 import type { EtcdSpec, ServiceSpec } from "../../spec/schema";
-import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv } from "./etcdAuth";
+import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv, type EtcdAuthPlan } from "./etcdAuth";
 import { etcdPdbMinAvailable, etcdStatefulSetArgs } from "./etcdFlags";
 import { dataOptions, statefulSetBasics } from "./stateful";
 
 /** etcd's images run as root by default; it needs no privilege, so it runs as an arbitrary uid. */
 const ETCD_UID = 1001;
 const DATA_DIR = "/var/lib/etcd/data";
+const LABELS = labels(NAMES.etcd, "registry", "data");
 
 export interface EtcdClusterArgs {
   readonly etcd: EtcdSpec;
@@ -38,16 +39,33 @@ export class EtcdCluster extends pulumi.ComponentResource {
     super("stagecraft:data:EtcdCluster", name, {}, opts);
     const e = args.etcd;
     const ns = args.namespace;
-    const lbl = labels(NAMES.etcd, "registry", "data");
-    // Only some stages have a registry: kept if dropped, never protected (that move must apply).
-    const retainedData = dataOptions(this, "retained");
     const member = (i: number) => `http://${NAMES.etcd}-${i}.${serviceHost(NAMES.etcd, ns)}:${PORTS.etcdClient}`;
     this.endpoints = Array.from({ length: e.members }, (_, i) => member(i));
 
+    this.services(name, ns);
+    const sts = this.statefulSet(name, args);
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: { name: NAMES.etcd, namespace: ns, labels: LABELS },
+        spec: { minAvailable: etcdPdbMinAvailable(e.members), selector: { matchLabels: selectorLabels(NAMES.etcd) } },
+      },
+      { parent: this },
+    );
+
+    // The plan is checked in every stage with etcd; users and the Job exist only where auth is on.
+    const plan = etcdAuthPlan(args.services);
+    this.users = e.auth ? plan.users.map((u) => u.name) : [];
+    if (e.auth) this.authJob(name, args, plan, sts);
+    this.registerOutputs({ endpoints: this.endpoints, users: this.users });
+  }
+
+  /** The headless peer Service (not-ready addresses published for the bootstrap), the client Service, the ServiceAccount. */
+  private services(name: string, ns: string): void {
     new k8s.core.v1.Service(
       `${name}-peers`,
       {
-        metadata: { name: NAMES.etcd, namespace: ns, labels: lbl },
+        metadata: { name: NAMES.etcd, namespace: ns, labels: LABELS },
         spec: {
           clusterIP: "None",
           publishNotReadyAddresses: true,
@@ -63,17 +81,22 @@ export class EtcdCluster extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       `${name}-client`,
       {
-        metadata: { name: NAMES.etcdClient, namespace: ns, labels: lbl },
+        metadata: { name: NAMES.etcdClient, namespace: ns, labels: LABELS },
         spec: { selector: selectorLabels(NAMES.etcd), ports: [{ name: "client", port: PORTS.etcdClient, targetPort: "client" }] },
       },
       { parent: this },
     );
     new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
-      { metadata: { name: NAMES.etcd, namespace: ns, labels: lbl }, automountServiceAccountToken: false },
+      { metadata: { name: NAMES.etcd, namespace: ns, labels: LABELS }, automountServiceAccountToken: false },
       { parent: this },
     );
+  }
 
+  /** The members, bootstrapped statically. Only some stages have a registry: retained if dropped, never protected. */
+  private statefulSet(name: string, args: EtcdClusterArgs): k8s.apps.v1.StatefulSet {
+    const e = args.etcd;
+    const ns = args.namespace;
     const tmp = scratch("tmp", "/tmp");
     const args0 = etcdStatefulSetArgs({
       members: e.members,
@@ -85,16 +108,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
       dataDir: DATA_DIR,
       clusterToken: `stagecraft-${ns}`,
     });
-    const sts = new k8s.apps.v1.StatefulSet(
+    return new k8s.apps.v1.StatefulSet(
       `${name}-statefulset`,
       {
-        metadata: { name: NAMES.etcd, namespace: ns, labels: lbl },
+        metadata: { name: NAMES.etcd, namespace: ns, labels: LABELS },
         spec: {
           // Parallel: a static bootstrap needs every member up at once to elect a leader.
           ...statefulSetBasics(NAMES.etcd, NAMES.etcd, e.storage, "Parallel"),
           replicas: e.members,
           template: {
-            metadata: { labels: lbl },
+            metadata: { labels: LABELS },
             spec: {
               serviceAccountName: NAMES.etcd,
               automountServiceAccountToken: false,
@@ -132,43 +155,34 @@ export class EtcdCluster extends pulumi.ComponentResource {
           },
         },
       },
-      retainedData,
+      dataOptions(this, "retained"),
     );
-    new k8s.policy.v1.PodDisruptionBudget(
-      `${name}-pdb`,
-      {
-        metadata: { name: NAMES.etcd, namespace: ns, labels: lbl },
-        spec: { minAvailable: etcdPdbMinAvailable(e.members), selector: { matchLabels: selectorLabels(NAMES.etcd) } },
-      },
-      { parent: this },
-    );
+  }
 
-    const plan = etcdAuthPlan(args.services);
-    this.users = plan.users.map((u) => u.name);
-    if (!e.auth) {
-      this.registerOutputs({ endpoints: this.endpoints, users: [] });
-      this.users = [];
-      return;
-    }
+  /** Root and per-service user Secrets, and the Job that applies users, roles and `auth enable`. */
+  private authJob(name: string, args: EtcdClusterArgs, plan: EtcdAuthPlan, sts: k8s.apps.v1.StatefulSet): void {
+    const e = args.etcd;
+    const ns = args.namespace;
+    const tmp = scratch("tmp", "/tmp");
     const root = new k8s.core.v1.Secret(
       `${name}-root`,
       {
-        metadata: { name: SECRETS.etcdRoot, namespace: ns, labels: lbl },
+        metadata: { name: SECRETS.etcdRoot, namespace: ns, labels: LABELS },
         type: "Opaque",
         stringData: { [PASSWORD_KEY]: args.rootPassword },
       },
-      retainedData,
+      dataOptions(this, "retained"),
     );
     const userSecrets = plan.users.map(
       (u) =>
         new k8s.core.v1.Secret(
           `${name}-user-${u.name}`,
           {
-            metadata: { name: etcdUserSecret(u.name), namespace: ns, labels: lbl },
+            metadata: { name: etcdUserSecret(u.name), namespace: ns, labels: LABELS },
             type: "Opaque",
             stringData: { [PASSWORD_KEY]: args.userPasswords(u.name) },
           },
-          retainedData,
+          dataOptions(this, "retained"),
         ),
     );
     const script = etcdAuthScript(plan, { endpoints: this.endpoints, rootPasswordEnv: "ETCD_ROOT_PASSWORD", waitSeconds: 300 });
@@ -215,6 +229,5 @@ export class EtcdCluster extends pulumi.ComponentResource {
       // A changed plan means a new Job (its template is immutable), deleted first: same name.
       { parent: this, deleteBeforeReplace: true, replaceOnChanges: ["metadata.annotations"], dependsOn: [sts, root, ...userSecrets] },
     );
-    this.registerOutputs({ endpoints: this.endpoints, users: this.users });
   }
 }

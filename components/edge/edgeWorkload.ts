@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, selectorLabels, type Role } from "../../model/names";
-import { podSecurity, spread } from "../lib/pod";
+import { podSecurity, ROLLOUT, spread } from "../lib/pod";
 
 export interface EdgeWorkloadArgs {
   /** Kubernetes name of the Deployment, its ServiceAccount and PDB. */
@@ -38,8 +38,7 @@ export function edgeWorkload(prefix: string, a: EdgeWorkloadArgs, parent: pulumi
         replicas: a.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
-        // Surge first, never drop below the desired count: the edge never has a gap.
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        strategy: { type: "RollingUpdate", rollingUpdate: { ...ROLLOUT } },
         template: {
           metadata: { labels: lbl, annotations: a.podAnnotations },
           spec: {

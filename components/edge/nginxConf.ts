@@ -232,22 +232,27 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 /** Longest route first (readability only: nginx picks the longest prefix whatever the order), then by name. */
 const byRoute = (a: Location, b: Location) => b.route.length - a.route.length || (a.route < b.route ? -1 : a.route > b.route ? 1 : 0);
 
-export function nginxConf(input: NginxConfInput): string {
-  const { nginx, push, shortUrl } = input;
+/** Refuses input that would make nginx.conf invalid or unsafe, before anything is written. */
+function checkInput(input: NginxConfInput): void {
   checkPort("listenPort", input.listenPort);
-  const tmp = input.tmpDir ?? "/tmp";
-  if (!SAFE_PATH.test(tmp)) fail(`tmpDir '${tmp}' must be an absolute path of letters, digits, '_', '-', '.', '/'`);
+  if (!SAFE_PATH.test(input.tmpDir ?? "/tmp"))
+    fail(`tmpDir '${input.tmpDir}' must be an absolute path of letters, digits, '_', '-', '.', '/'`);
   if (input.listenAddress !== undefined) checkHost("listenAddress", input.listenAddress);
-  const addr = input.listenAddress === undefined ? "" : `${input.listenAddress}:`;
   for (const m of input.modules) if (!SAFE_PATH.test(m) || !m.endsWith(".so")) fail(`module '${m}' must be an absolute path to a .so file`);
   if (input.resolver !== undefined && !/^[A-Za-z0-9.:[\]]+( [A-Za-z0-9.:[\]]+)*$/.test(input.resolver))
     fail(`resolver '${input.resolver}' must be one or more addresses separated by spaces`);
+}
 
-  const routes = new Routes();
-  const nchanPush = push?.kind === "nchan" ? push : undefined;
-  const nchan = nchanPush ? checkNchan(nchanPush, input, routes) : undefined;
+interface Upstream {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
 
-  const upstreams: { name: string; host: string; port: number }[] = [];
+/** Where the public server sends traffic: one upstream and its locations per backend, sorted. */
+function backends(input: NginxConfInput, routes: Routes): { upstreams: Upstream[]; locations: Location[] } {
+  const { push, shortUrl } = input;
+  const upstreams: Upstream[] = [];
   const locations: Location[] = [];
   const seen = new Set<string>();
   for (const u of input.upstreams) {
@@ -273,65 +278,71 @@ export function nginxConf(input: NginxConfInput): string {
     locations.push({ route, lines: ["proxy_pass http://edge-shorturl;"] });
   }
   if (push?.kind === "tormq") {
-    checkHost("push.host", push.host);
-    checkPort("push.port", push.port);
-    const route = normalise(push.path, "push path");
-    if (route === "/") fail("push path must not be '/'");
-    routes.claim(route, "the push service", true);
-    const idle = push.idleTimeoutSeconds ?? 3600;
-    if (!Number.isInteger(idle) || idle < 1) fail(`push.idleTimeoutSeconds must be a positive whole number, got ${idle}`);
     upstreams.push({ name: "edge-push", host: push.host, port: push.port });
-    // Websockets: pass the upgrade through and let an idle socket live. No stickiness needed: a
-    // websocket stays on the pod it opened on, and ZeroMQ fans messages out to every replica.
-    // Any proxy_set_header here drops the inherited ones, so the forwarded headers are repeated.
-    locations.push({
-      route,
-      lines: [
-        "proxy_pass http://edge-push;",
-        ...FORWARD_HEADERS,
-        "proxy_set_header Upgrade $http_upgrade;",
-        "proxy_set_header Connection $connection_upgrade;",
-        `proxy_read_timeout ${idle}s;`,
-        `proxy_send_timeout ${idle}s;`,
-        "proxy_buffering off;",
-      ],
-    });
+    locations.push(tormqLocation(push, routes));
   }
-  upstreams.sort(byName);
-  locations.sort(byRoute);
+  return { upstreams: upstreams.sort(byName), locations: locations.sort(byRoute) };
+}
 
-  const keepalive = nginx.upstreamKeepalive;
-  const upstreamBlocks = upstreams.flatMap((u) => [
+/**
+ * The tormq websocket location: pass the upgrade through and let an idle socket live. No stickiness
+ * needed: a websocket stays on the pod it opened on, and ZeroMQ fans messages out to every replica.
+ * Any proxy_set_header here drops the inherited ones, so the forwarded headers are repeated.
+ */
+function tormqLocation(push: NginxTormqPush, routes: Routes): Location {
+  checkHost("push.host", push.host);
+  checkPort("push.port", push.port);
+  const route = normalise(push.path, "push path");
+  if (route === "/") fail("push path must not be '/'");
+  routes.claim(route, "the push service", true);
+  const idle = push.idleTimeoutSeconds ?? 3600;
+  if (!Number.isInteger(idle) || idle < 1) fail(`push.idleTimeoutSeconds must be a positive whole number, got ${idle}`);
+  return {
+    route,
+    lines: [
+      "proxy_pass http://edge-push;",
+      ...FORWARD_HEADERS,
+      "proxy_set_header Upgrade $http_upgrade;",
+      "proxy_set_header Connection $connection_upgrade;",
+      `proxy_read_timeout ${idle}s;`,
+      `proxy_send_timeout ${idle}s;`,
+      "proxy_buffering off;",
+    ],
+  };
+}
+
+function upstreamBlocks(upstreams: readonly Upstream[], keepalive: number): string[] {
+  return upstreams.flatMap((u) => [
     "",
     `upstream ${u.name} {`,
     `  server ${u.host}:${u.port};`,
     ...(keepalive > 0 ? [`  keepalive ${keepalive};`] : []),
     "}",
   ]);
+}
 
-  const redis = nchanPush?.redis;
-  const store = redis ? ["nchan_redis_pass nchan-redis;"] : [];
-  const redisBlock = redis
-    ? [
-        "",
-        "# nchan's shared store: a message published through one replica reaches subscribers on all of them.",
-        "upstream nchan-redis {",
-        `  nchan_redis_server redis://${redis.host}:${redis.port}/${redis.db};`,
-        ...(redis.passwordInclude ? [`  include ${redis.passwordInclude};`] : []),
-        "}",
-      ]
-    : [];
-
-  const publicServer: string[] = [
-    `listen ${addr}${input.listenPort} default_server;`,
-    "server_name _;",
+function nchanRedisBlock(redis: NginxNchanPush["redis"]): string[] {
+  if (!redis) return [];
+  return [
     "",
-    `location = ${HEALTH_PATH} {`,
-    ...indent(HEALTH),
+    "# nchan's shared store: a message published through one replica reaches subscribers on all of them.",
+    "upstream nchan-redis {",
+    `  nchan_redis_server redis://${redis.host}:${redis.port}/${redis.db};`,
+    ...(redis.passwordInclude ? [`  include ${redis.passwordInclude};`] : []),
     "}",
   ];
+}
+
+/** The public server's body: health, the push subscriber (nchan), every route, a 404 catch-all. */
+function publicServer(
+  listen: string,
+  locations: readonly Location[],
+  nchan: { sub: string; pub: string } | undefined,
+  store: readonly string[],
+): string[] {
+  const out: string[] = [`listen ${listen} default_server;`, "server_name _;", "", `location = ${HEALTH_PATH} {`, ...indent(HEALTH), "}"];
   if (nchan) {
-    publicServer.push(
+    out.push(
       "",
       "# Push: clients subscribe here (websocket, EventSource, long-poll); the channel is the last path segment.",
       ...channelLocation(nchan.sub, ["nchan_subscriber;", "nchan_channel_id $1;", ...store]),
@@ -340,12 +351,70 @@ export function nginxConf(input: NginxConfInput): string {
     );
   }
   for (const loc of locations) {
-    publicServer.push("");
-    for (const l of routeLocations(loc.route)) publicServer.push(`location ${l} {`, ...indent(loc.lines), "}");
+    out.push("");
+    for (const l of routeLocations(loc.route)) out.push(`location ${l} {`, ...indent(loc.lines), "}");
   }
-  if (!locations.some((l) => l.route === "/")) publicServer.push("", "location / {", "  return 404;", "}");
+  if (!locations.some((l) => l.route === "/")) out.push("", "location / {", "  return 404;", "}");
+  return out;
+}
 
+/** The http context's settings shared by every server: limits, temp paths, logs, proxy defaults. */
+function httpSettings(nginx: NginxSpec, tmp: string, resolver: string | undefined): string[] {
   const { connect, read, send } = nginx.timeouts;
+  return [
+    "default_type application/octet-stream;",
+    "server_tokens off;",
+    "sendfile on;",
+    "tcp_nodelay on;",
+    "keepalive_timeout 65s;",
+    `client_max_body_size ${nginx.clientMaxBodySize};`,
+    "",
+    "# The root filesystem is read-only: every temp path sits on the writable tmp volume.",
+    `client_body_temp_path ${tmp}/nginx-client-body;`,
+    `proxy_temp_path ${tmp}/nginx-proxy;`,
+    `fastcgi_temp_path ${tmp}/nginx-fastcgi;`,
+    `uwsgi_temp_path ${tmp}/nginx-uwsgi;`,
+    `scgi_temp_path ${tmp}/nginx-scgi;`,
+    ...(resolver ? ["", `resolver ${resolver} valid=30s;`] : []),
+    "",
+    "# Keep a well-formed X-Request-ID from the client, otherwise mint one.",
+    "map $http_x_request_id $stagecraft_request_id {",
+    "  default $request_id;",
+    '  "~^[A-Za-z0-9._:-]{1,128}$" $http_x_request_id;',
+    "}",
+    "# Websocket upgrade when asked; otherwise an empty Connection header keeps upstream keepalive.",
+    "map $http_upgrade $connection_upgrade {",
+    "  default upgrade;",
+    '  "" "";',
+    "}",
+    "",
+    "log_format stagecraft escape=json",
+    `  '{"time":"$time_iso8601","remote":"$remote_addr","request":"$request","status":$status,'`,
+    `  '"bytes":$body_bytes_sent,"duration":$request_time,"upstream":"$upstream_addr",'`,
+    `  '"upstream_duration":"$upstream_response_time","request_id":"$stagecraft_request_id","user_agent":"$http_user_agent"}';`,
+    "access_log /dev/stdout stagecraft;",
+    "",
+    "# Upstream keepalive needs HTTP/1.1 and an empty Connection header.",
+    "proxy_http_version 1.1;",
+    'proxy_set_header Connection "";',
+    ...FORWARD_HEADERS,
+    `proxy_connect_timeout ${connect}s;`,
+    `proxy_read_timeout ${read}s;`,
+    `proxy_send_timeout ${send}s;`,
+    "add_header X-Request-ID $stagecraft_request_id always;",
+  ];
+}
+
+export function nginxConf(input: NginxConfInput): string {
+  checkInput(input);
+  const { nginx, push } = input;
+  const tmp = input.tmpDir ?? "/tmp";
+  const addr = input.listenAddress === undefined ? "" : `${input.listenAddress}:`;
+  const routes = new Routes();
+  const nchanPush = push?.kind === "nchan" ? push : undefined;
+  const nchan = nchanPush ? checkNchan(nchanPush, input, routes) : undefined;
+  const { upstreams, locations } = backends(input, routes);
+  const store = nchanPush?.redis ? ["nchan_redis_pass nchan-redis;"] : [];
   const workerConnections = nginx.workerConnections;
   const lines: string[] = [
     "# Rendered by Stagecraft from the stage spec (components/edge/nginxConf.ts): do not edit.",
@@ -363,51 +432,12 @@ export function nginxConf(input: NginxConfInput): string {
     "",
     "http {",
     ...indent([
-      "default_type application/octet-stream;",
-      "server_tokens off;",
-      "sendfile on;",
-      "tcp_nodelay on;",
-      "keepalive_timeout 65s;",
-      `client_max_body_size ${nginx.clientMaxBodySize};`,
-      "",
-      "# The root filesystem is read-only: every temp path sits on the writable tmp volume.",
-      `client_body_temp_path ${tmp}/nginx-client-body;`,
-      `proxy_temp_path ${tmp}/nginx-proxy;`,
-      `fastcgi_temp_path ${tmp}/nginx-fastcgi;`,
-      `uwsgi_temp_path ${tmp}/nginx-uwsgi;`,
-      `scgi_temp_path ${tmp}/nginx-scgi;`,
-      ...(input.resolver ? ["", `resolver ${input.resolver} valid=30s;`] : []),
-      "",
-      "# Keep a well-formed X-Request-ID from the client, otherwise mint one.",
-      "map $http_x_request_id $stagecraft_request_id {",
-      "  default $request_id;",
-      '  "~^[A-Za-z0-9._:-]{1,128}$" $http_x_request_id;',
-      "}",
-      "# Websocket upgrade when asked; otherwise an empty Connection header keeps upstream keepalive.",
-      "map $http_upgrade $connection_upgrade {",
-      "  default upgrade;",
-      '  "" "";',
-      "}",
-      "",
-      "log_format stagecraft escape=json",
-      `  '{"time":"$time_iso8601","remote":"$remote_addr","request":"$request","status":$status,'`,
-      `  '"bytes":$body_bytes_sent,"duration":$request_time,"upstream":"$upstream_addr",'`,
-      `  '"upstream_duration":"$upstream_response_time","request_id":"$stagecraft_request_id","user_agent":"$http_user_agent"}';`,
-      "access_log /dev/stdout stagecraft;",
-      "",
-      "# Upstream keepalive needs HTTP/1.1 and an empty Connection header.",
-      "proxy_http_version 1.1;",
-      'proxy_set_header Connection "";',
-      ...FORWARD_HEADERS,
-      `proxy_connect_timeout ${connect}s;`,
-      `proxy_read_timeout ${read}s;`,
-      `proxy_send_timeout ${send}s;`,
-      "add_header X-Request-ID $stagecraft_request_id always;",
-      ...upstreamBlocks,
-      ...redisBlock,
+      ...httpSettings(nginx, tmp, input.resolver),
+      ...upstreamBlocks(upstreams, nginx.upstreamKeepalive),
+      ...nchanRedisBlock(nchanPush?.redis),
       "",
       "server {",
-      ...indent(publicServer),
+      ...indent(publicServer(`${addr}${input.listenPort}`, locations, nchan, store)),
       "}",
       ...(nchan && nchanPush ? internalServer(nchanPush, nchan.pub, `${addr}${input.internalPort}`, store) : []),
     ]),

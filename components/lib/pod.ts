@@ -109,6 +109,12 @@ export function spread(selector: Record<string, string>): TopologySpreadConstrai
   ];
 }
 
+/**
+ * How every Deployment rolls out (the chart's and the edge's): surge first and never drop below the
+ * desired count, so a rollout never leaves a gap. A quarter rounds up: one pod at a time up to 4.
+ */
+export const ROLLOUT = { maxUnavailable: 0, maxSurge: "25%" } as const;
+
 /** Pod-template annotation holding a hash of the pod's config: a changed config rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = "stagecraft.dev/config-hash";
 
