@@ -9,26 +9,12 @@ import type { WorkloadClass } from "../aws/eksDefaults";
 import { formatCidr, isNetworkAddress, isPrivateRange, MAX_ZONES, parseCidr, VPC_PREFIX } from "../aws/eksNetwork";
 import { EKS_REGIONS, EKS_SUPPORT_CHECKED, EKS_VERSION_WINDOW, versionInWindow } from "../aws/eksSupport";
 import { setCommand, type SpecProblem } from "../spec/errors";
+import { nearest } from "./nearest";
 import type { Workload } from "../model/workloads";
 import type { StageModel } from "../model/stage";
 import type { EksTargetSpec, Target } from "../spec/target";
 
 type Path = (string | number)[];
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = row;
-  }
-  return prev[b.length];
-}
-
-/** The known value closest to a typo, for the fix command. */
-function nearest(value: string, known: readonly string[]): string {
-  return [...known].sort((x, y) => editDistance(value, x) - editDistance(value, y))[0];
-}
 
 /** Rules for an EKS target; other targets have none here (they create no cloud resources). */
 export function checkEksTarget(stack: string, model: StageModel, target: Target): SpecProblem[] {

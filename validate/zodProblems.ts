@@ -1,15 +1,7 @@
 /** zod's issues turned into problems that name the field and say what to run. */
 import { z } from "zod";
 import { setCommand, type SpecProblem } from "../spec/errors";
-
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
-}
+import { editDistance } from "./nearest";
 
 /** Peels wrappers (default, optional, refinements) off a schema. */
 function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
@@ -56,7 +48,7 @@ export function zodProblems(stack: string, key: string, schema: z.ZodTypeAny, ra
       case "unrecognized_keys": {
         const known = Object.keys(objectAt(schema, raw, path)?.shape ?? {});
         for (const k of issue.keys) {
-          const near = known.map((c) => [c, levenshtein(k.toLowerCase(), c.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+          const near = known.map((c) => [c, editDistance(k.toLowerCase(), c.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
           const hint = near && near[1] <= Math.max(2, Math.floor(k.length / 3)) ? near[0] : undefined;
           out.push({
             key,

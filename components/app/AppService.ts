@@ -41,57 +41,7 @@ export class AppService extends pulumi.ComponentResource {
     const env = [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s, args.etcdAuth)];
     const pod = servicePod(s, env, mounts);
 
-    let migrate: k8s.batch.v1.Job | undefined;
-    if (s.migrate) {
-      // The Job runs before the chart (whose pods wait for it), so it cannot use the chart's
-      // ServiceAccount or ConfigMap: it gets its own, made first.
-      const jobName = migrateJobName(s.name);
-      const jobLabels = labels(jobName, "migration", "app");
-      const meta = (n: string) => ({ name: n, namespace: args.namespace, labels: jobLabels });
-      const account = new k8s.core.v1.ServiceAccount(
-        `${name}-migrate-sa`,
-        { metadata: meta(jobName), automountServiceAccountToken: false },
-        { parent: this },
-      );
-      const jobConfig = new k8s.core.v1.ConfigMap(
-        `${name}-migrate-config`,
-        { metadata: meta(`${jobName}-config`), data: serviceFiles(args.settings, args.rpcConfig) },
-        { parent: this },
-      );
-      const jobMounts = [tmp.mount, { ...config.mount, name: "job-config" }];
-      migrate = new k8s.batch.v1.Job(
-        `${name}-migrate`,
-        {
-          metadata: meta(jobName),
-          spec: {
-            backoffLimit: 3,
-            activeDeadlineSeconds: 1800,
-            template: {
-              metadata: { labels: jobLabels },
-              spec: {
-                restartPolicy: "Never",
-                serviceAccountName: jobName,
-                automountServiceAccountToken: false,
-                securityContext: podSecurity(APP_UID),
-                containers: [
-                  container({
-                    name: "migrate",
-                    image: s.image,
-                    resources: s.resources,
-                    command: ["python", "manage.py", "migrate", "--noinput"],
-                    env,
-                    volumeMounts: jobMounts,
-                  }),
-                ],
-                volumes: [tmp.volume, { name: "job-config", configMap: { name: `${jobName}-config` } }],
-              },
-            },
-          },
-        },
-        // The pod template is immutable: a new image means a new Job, deleted first (same name).
-        { parent: this, deleteBeforeReplace: true, dependsOn: [account, jobConfig] },
-      );
-    }
+    const migrate = s.migrate ? this.migrateJob(name, args, env) : undefined;
 
     const values = serviceValues({
       name: s.name,
@@ -126,5 +76,61 @@ export class AppService extends pulumi.ComponentResource {
     this.serviceName = s.name;
     this.port = s.port;
     this.registerOutputs({ serviceName: this.serviceName, port: this.port });
+  }
+
+  /**
+   * `manage.py migrate` as a Job. It runs before the chart (whose pods wait for it), so it cannot use
+   * the chart's ServiceAccount or ConfigMap: it gets its own, made first.
+   */
+  private migrateJob(name: string, args: AppServiceArgs, env: k8s.types.input.core.v1.EnvVar[]): k8s.batch.v1.Job {
+    const s = args.service;
+    const tmp = scratch("tmp", "/tmp", "256Mi");
+    const config = configMount(s.name);
+    const jobName = migrateJobName(s.name);
+    const jobLabels = labels(jobName, "migration", "app");
+    const meta = (n: string) => ({ name: n, namespace: args.namespace, labels: jobLabels });
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-migrate-sa`,
+      { metadata: meta(jobName), automountServiceAccountToken: false },
+      { parent: this },
+    );
+    const jobConfig = new k8s.core.v1.ConfigMap(
+      `${name}-migrate-config`,
+      { metadata: meta(`${jobName}-config`), data: serviceFiles(args.settings, args.rpcConfig) },
+      { parent: this },
+    );
+    const jobMounts = [tmp.mount, { ...config.mount, name: "job-config" }];
+    return new k8s.batch.v1.Job(
+      `${name}-migrate`,
+      {
+        metadata: meta(jobName),
+        spec: {
+          backoffLimit: 3,
+          activeDeadlineSeconds: 1800,
+          template: {
+            metadata: { labels: jobLabels },
+            spec: {
+              restartPolicy: "Never",
+              serviceAccountName: jobName,
+              automountServiceAccountToken: false,
+              securityContext: podSecurity(APP_UID),
+              containers: [
+                container({
+                  name: "migrate",
+                  image: s.image,
+                  resources: s.resources,
+                  command: ["python", "manage.py", "migrate", "--noinput"],
+                  env,
+                  volumeMounts: jobMounts,
+                }),
+              ],
+              volumes: [tmp.volume, { name: "job-config", configMap: { name: `${jobName}-config` } }],
+            },
+          },
+        },
+      },
+      // The pod template is immutable: a new image means a new Job, deleted first (same name).
+      { parent: this, deleteBeforeReplace: true, dependsOn: [account, jobConfig] },
+    );
   }
 }
