@@ -4,7 +4,7 @@
  * call graph. Pure; the report prints one sentence per line.
  */
 import type { StageModel } from "../../model/stage";
-import type { PushSpec, ServiceSpec } from "../../spec/schema";
+import type { PushSpec, ServiceSpec, Spec } from "../../spec/schema";
 
 const list = (xs: readonly string[]) => (xs.length <= 1 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -18,16 +18,17 @@ const pushWords = (p: PushSpec | undefined) =>
       ? `the Nginx push module (nchan, subscribe on ${p.subscriberPath})`
       : `a Tornado + ZeroMQ push service (tormq, ${plural(p.replicas, "replica")}, websocket ${p.path})`;
 
-export function stageChanges(prevModel: StageModel, nextModel: StageModel): string[] {
-  const out: string[] = [];
-  const [prev, next] = [prevModel.spec, nextModel.spec];
+/** Pods and workloads, at rest and at peak. */
+function totalChanges(prevModel: StageModel, nextModel: StageModel, out: string[]): void {
   const [a, b] = [prevModel.totals, nextModel.totals];
   if (a.podsAtRest !== b.podsAtRest || a.podsAtPeak !== b.podsAtPeak || a.workloads !== b.workloads)
     out.push(
       `Pods at rest go from ${a.podsAtRest} to ${b.podsAtRest} (at peak ${a.podsAtPeak} to ${b.podsAtPeak}); workloads from ${a.workloads} to ${b.workloads}.`,
     );
+}
 
-  // Edge.
+/** Nginx and Kong: who joins, who leaves, how many replicas. */
+function edgeChanges(prev: Spec, next: Spec, out: string[]): void {
   const [pn, nn, pk, nk] = [prev.edge.nginx, next.edge.nginx, prev.edge.kong, next.edge.kong];
   if (nk && !pk)
     out.push(
@@ -39,8 +40,10 @@ export function stageChanges(prevModel: StageModel, nextModel: StageModel): stri
   if (pn && !nn && !(nk && !pk)) out.push("Nginx leaves the edge.");
   if (pn && nn && pn.replicas !== nn.replicas) out.push(`Nginx goes from ${pn.replicas} to ${nn.replicas} replicas.`);
   if (pk && nk && pk.replicas !== nk.replicas) out.push(`Kong goes from ${pk.replicas} to ${nk.replicas} replicas.`);
+}
 
-  // Services.
+/** Services added and removed; kind, layer, scale, images, data and contexts of the rest. */
+function serviceChanges(prev: Spec, next: Spec, out: string[]): void {
   const before = new Map(prev.services.map((s) => [s.name, s]));
   const after = new Map(next.services.map((s) => [s.name, s]));
   const added = next.services.filter((s) => !before.has(s.name));
@@ -70,8 +73,10 @@ export function stageChanges(prevModel: StageModel, nextModel: StageModel): stri
         `${s.name} owns the bounded ${owned.length === 1 ? "context" : "contexts"} ${list(owned.map((c) => `${c.name} (aggregate root ${c.aggregateRoot})`))}.`,
       );
   }
+}
 
-  // Workers.
+/** Celery workers and the beat. */
+function workerChanges(prev: Spec, next: Spec, out: string[]): void {
   const pw = new Map(prev.workers.map((w) => [w.name, w]));
   const nw = new Map(next.workers.map((w) => [w.name, w]));
   const wAdded = next.workers.filter((w) => !pw.has(w.name));
@@ -88,16 +93,20 @@ export function stageChanges(prevModel: StageModel, nextModel: StageModel): stri
   }
   if (Boolean(prev.beat) !== Boolean(next.beat))
     out.push(next.beat ? "A Celery beat scheduler is added." : "The Celery beat scheduler is removed.");
+}
 
-  // Push and short URLs.
+/** Push and short URLs. */
+function pushChanges(prev: Spec, next: Spec, out: string[]): void {
   if (prev.push?.kind !== next.push?.kind) out.push(`Push moves from ${pushWords(prev.push)} to ${pushWords(next.push)}.`);
   else if (prev.push?.kind === "tormq" && next.push?.kind === "tormq" && prev.push.replicas !== next.push.replicas)
     out.push(`The push service goes from ${prev.push.replicas} to ${next.push.replicas} replicas.`);
   if (next.shortUrl && !prev.shortUrl)
     out.push(`A short-URL service on OpenResty is added (${plural(next.shortUrl.replicas, "replica")}, route ${next.shortUrl.route}).`);
   if (prev.shortUrl && !next.shortUrl) out.push("The short-URL service is removed.");
+}
 
-  // Data stores.
+/** MySQL, Redis and etcd. */
+function dataChanges(prev: Spec, next: Spec, out: string[]): void {
   const [pm, nm] = [prev.data.mysql, next.data.mysql];
   if (pm.readReplicas === 0 && nm.readReplicas > 0)
     out.push(
@@ -113,8 +122,11 @@ export function stageChanges(prevModel: StageModel, nextModel: StageModel): stri
   if (ne && !pe) out.push(`etcd (${plural(ne.members, "member")}) is added: RPC services register in it with a lease.`);
   if (pe && !ne) out.push("etcd is removed.");
   if (pe && ne && pe.members !== ne.members) out.push(`etcd goes from ${pe.members} to ${ne.members} members.`);
+}
 
-  // Call graph.
+/** The call graph: new and dropped calls, and its law. */
+function callChanges(prevModel: StageModel, nextModel: StageModel, out: string[]): void {
+  const [prev, next] = [prevModel.spec, nextModel.spec];
   const key = (e: { from: string; to: string }) => `${e.from} → ${e.to}`;
   const pEdges = new Set(prevModel.calls.map(key));
   const nEdges = new Set(nextModel.calls.map(key));
@@ -128,5 +140,13 @@ export function stageChanges(prevModel: StageModel, nextModel: StageModel): stri
         ? "The call graph becomes layered: application services call data services only, never each other, and data services never call application services (checked at preview, enforced by NetworkPolicies)."
         : "The call graph is no longer layered: any acyclic graph is allowed.",
     );
+}
+
+export function stageChanges(prevModel: StageModel, nextModel: StageModel): string[] {
+  const out: string[] = [];
+  const [prev, next] = [prevModel.spec, nextModel.spec];
+  totalChanges(prevModel, nextModel, out);
+  for (const section of [edgeChanges, serviceChanges, workerChanges, pushChanges, dataChanges]) section(prev, next, out);
+  callChanges(prevModel, nextModel, out);
   return out.length > 0 ? out : ["Nothing changes."];
 }
