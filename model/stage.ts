@@ -1,7 +1,7 @@
 /**
  * The stage model: one pure derivation from a parsed spec to what the stage runs. Validation, the
  * components, the NetworkPolicies, the cost model and both reports read it, so each fact (replicas,
- * who connects to which store and with how many connections, the flows, who reads replicas, who
+ * images, who connects to which store and with how many connections, the flows, who reads replicas, who
  * touches the registry) is worked out once, here.
  *
  * It tolerates a spec that breaks cross-field rules (a worker naming no service, say): validation
@@ -11,6 +11,7 @@ import type { ServiceSpec, Spec } from "../spec/schema";
 import { calls, type Call } from "./calls";
 import { connectionBudget, type ConnectionBudget } from "./connections";
 import { allowedFlows, pushPublishers, type Flow } from "./flows";
+import { stageImages } from "./images";
 import { touchesRegistry } from "./registry";
 import { readsFromReplicas, storeClients, type StoreClient } from "./stores";
 import { stageTotals, type StageTotals } from "./totals";
@@ -20,6 +21,8 @@ export interface StageModel {
   readonly spec: Spec;
   readonly workloads: readonly Workload[];
   readonly totals: StageTotals;
+  /** Every container image the stage runs, sorted. */
+  readonly images: readonly string[];
   readonly calls: readonly Call[];
   readonly storeClients: readonly StoreClient[];
   readonly connections: ConnectionBudget;
@@ -41,6 +44,7 @@ export function stageModel(spec: Spec): StageModel {
     spec,
     workloads: ws,
     totals: stageTotals(ws),
+    images: stageImages(spec),
     calls: edges,
     storeClients: clients,
     connections: connectionBudget(spec, clients),

@@ -44,3 +44,11 @@ describe("stage model", () => {
     }
   });
 });
+
+test("images: every image a stage runs, once, sorted (workers run their service's)", () => {
+  const m = stageModelOf("micro");
+  expect(m.images).toEqual([...new Set(m.images)].sort());
+  expect(m.images).toContain(m.spec.data.etcd?.toolsImage);
+  for (const s of m.spec.services) expect(m.images).toContain(s.image);
+  expect(stageModelOf("mvc").images.some((i) => /kong/.test(i))).toBe(false);
+});
