@@ -3,8 +3,7 @@
  * a real Nginx proxies to local upstreams (longest-prefix routes, keepalive, forwarded headers,
  * body limit), answers /healthz, and delivers a message published on the internal server to
  * subscribers on the public one. Two replicas started before Redis refuse subscribers until nchan
- * reaches it, then deliver across replicas; the tormq
- * variant passes a websocket upgrade through.
+ * reaches it, then deliver across replicas; the tormq variant passes a websocket upgrade through.
  */
 import * as fs from "fs";
 import * as http from "http";
