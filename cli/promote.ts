@@ -13,6 +13,9 @@ import { CONFIG_NS } from "../spec/config";
 import { validateStack } from "../validate/validateStack";
 import { readStackFile } from "../spec/stackFile";
 import { stageChanges } from "./compare/changes";
+import { listStacks, unknownStackMessage, unknownStageMessage } from "./stacks";
+
+const USAGE = "stagecraft promote --stack <live stack> --to <stage> [--yes]";
 
 export interface PromoteOptions {
   readonly stack: string;
@@ -23,15 +26,23 @@ export interface PromoteOptions {
 
 function parseArgs(args: string[]): PromoteOptions | string {
   const opts: { stack?: string; to?: string; stacksDir: string; write: boolean } = { stacksDir: "stacks", write: false };
+  const value = (flag: string, v: string | undefined) =>
+    v === undefined || v.startsWith("--") ? `${flag} needs a value. Fix: ${USAGE}` : undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "--stack") opts.stack = args[++i];
-    else if (a === "--to") opts.to = args[++i];
-    else if (a === "--stacks-dir") opts.stacksDir = args[++i];
-    else if (a === "--yes") opts.write = true;
-    else return `unknown argument ${a}`;
+    if (a === "--yes") {
+      opts.write = true;
+      continue;
+    }
+    if (a !== "--stack" && a !== "--to" && a !== "--stacks-dir") return `unknown argument ${a}. Fix: ${USAGE}`;
+    const missing = value(a, args[i + 1]);
+    if (missing) return missing;
+    const v = args[++i];
+    if (a === "--stack") opts.stack = v;
+    else if (a === "--to") opts.to = v;
+    else opts.stacksDir = v;
   }
-  if (!opts.stack || !opts.to) return "usage: stagecraft promote --stack <live stack> --to <stage stack> [--yes]";
+  if (!opts.stack || !opts.to) return `${!opts.stack ? "--stack" : "--to"} is required. Fix: ${USAGE}`;
   return { stack: opts.stack, to: opts.to, stacksDir: opts.stacksDir, write: opts.write };
 }
 
@@ -54,7 +65,8 @@ export function promoteCommand(args: string[]): number {
   }
   const liveFile = path.join(opts.stacksDir, `Pulumi.${opts.stack}.yaml`);
   const stageFile = path.join(opts.stacksDir, `Pulumi.${opts.to}.yaml`);
-  for (const f of [liveFile, stageFile]) if (!fs.existsSync(f)) return fail(`no stack file ${f}`);
+  if (!fs.existsSync(liveFile)) return fail(unknownStackMessage(opts.stack, opts.stacksDir, listStacks(opts.stacksDir)));
+  if (!fs.existsSync(stageFile)) return fail(unknownStageMessage(opts.to, opts.stacksDir, listStacks(opts.stacksDir)));
 
   const before = readStackFile(liveFile);
   const text = promotedText(fs.readFileSync(liveFile, "utf8"), fs.readFileSync(stageFile, "utf8"));

@@ -14,6 +14,8 @@ BIN="$STAGECRAFT_TOOLS/bin"
 STAMPS="$STAGECRAFT_TOOLS/stamps"
 mkdir -p "$BIN" "$STAMPS"
 
+LOG="$STAGECRAFT_TOOLS/logs/cluster-tools.log"
+mkdir -p "$(dirname "$LOG")"
 log() { printf '[cluster-tools] %s\n' "$*" >&2; }
 command -v go >/dev/null || { log "missing go: install Go 1.24+ with access to a Go module proxy"; exit 1; }
 
@@ -34,16 +36,16 @@ build_many() {
     fi
   done
   ((${#names[@]})) || return 0
-  log "${names[*]}: building from $dir (first build takes minutes; Go's module and build caches make later ones fast)"
-  local t0=$SECONDS out; out="$(mktemp -d "$BIN/.build.XXXXXX")"
-  # go build -o DIR/ names each binary after its package's last path element (= the tool name).
-  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@" -o "$out/" "${pkgs[@]}")
+  local out; out="$(mktemp -d "$BIN/.build.XXXXXX")"
+  # Go's output goes to the log; the terminal gets progress lines (scripts/lib/progress.ts).
+  (cd "$dir" && node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/lib/progress.ts" --prefix cluster-tools \
+    --step "$STEP" --tool "${names[*]}" --expect "$EXPECT" --log "$LOG" \
+    -- env CGO_ENABLED=0 go build -trimpath "$@" -o "$out/" "${pkgs[@]}") || { rm -rf "$out"; exit 1; }
   for name in "${names[@]}"; do
     mv -f "$out/$name" "$BIN/$name"
     echo "$stamp" >"$STAMPS/$name"
   done
   rmdir "$out"
-  log "${names[*]}: built in $((SECONDS - t0))s"
 }
 
 # --- Kubernetes control plane + kubectl ------------------------------------------------------
@@ -59,7 +61,9 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$KUBE_MINOR -X $pkg.gitTreeState=clean"
 done
 # Release build tags (hack/lib/golang.sh): selinux, notest (no test-only code paths), grpcnotrace.
-build_many "$KUBE_DIR" "
+# STEP and EXPECT feed the progress lines. EXPECT is an estimate of a cold build on 2 cores (the
+# reference machine built these with warm Go caches, in seconds); correct it when one is measured.
+STEP=1/2 EXPECT=1500 build_many "$KUBE_DIR" "
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
   kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
@@ -69,7 +73,7 @@ build_many "$KUBE_DIR" "
 # --- KWOK -------------------------------------------------------------------------------------
 KWOK_DIR=scripts/toolchain/kwok
 KWOK_VERSION="$(awk '$1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KWOK_DIR/go.mod")"
-build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
+STEP=2/2 EXPECT=300 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 
 log "ready: kube $KUBE_VERSION (apiserver, controller-manager, scheduler, kubectl), kwok $KWOK_VERSION"

@@ -15,3 +15,12 @@ export PULUMI_SKIP_UPDATE_CHECK=1
 # No network for plugin downloads here: a missing plugin must be an error, not a hang.
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=1
 export GOTOOLCHAIN=local
+# Plugins come from PULUMI_HOME, where scripts/toolchain.sh registers them, not from PATH: an
+# ambient plugin earns a "using ... from $PATH" warning on every run, and .tools/bin is on PATH.
+# (The language host is still found beside the pulumi binary, where the CLI looks for it.)
+export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-1}"
+# ts-node only transpiles the program: its type check (seconds per preview) repeats tsc's, which
+# `npm test` and CI run. Pulumi.yaml's runtime options cannot say this here: CLI 3.248 hands them
+# to the language host only over RPC, which the host built from sdk v3.58.0 ignores; this variable
+# reaches the program through either host. Set it to false to type-check in the engine again.
+export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Builds the real Pulumi engine from Go modules (pinned, through the module proxy) into .tools/,
-# registers the Kubernetes provider with the CLI, and installs the npm dependencies.
+# Makes the real Pulumi engine available in .tools/: the `pulumi` CLI of the pinned version if one
+# is installed (then nothing is built), otherwise the CLI, the Node.js language host and the
+# Kubernetes provider built from Go modules (pinned, through the module proxy); registers the
+# provider with the CLI; installs the npm dependencies and the system packages the CLI needs.
 # Cached: a tool is rebuilt only when its wrapper module or build flags change. Safe to re-run.
+# Go's own output goes to .tools/logs/toolchain.log; the terminal gets one line per step and a
+# progress line every 30 s of a build (scripts/lib/progress.ts).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$STAGECRAFT_ROOT"
 
 BIN="$STAGECRAFT_TOOLS/bin"
 STAMPS="$STAGECRAFT_TOOLS/stamps"
-mkdir -p "$BIN" "$STAMPS" "$STAGECRAFT_TOOLS/src"
+LOG="$STAGECRAFT_TOOLS/logs/toolchain.log"
+mkdir -p "$BIN" "$STAMPS" "$STAGECRAFT_TOOLS/src" "$(dirname "$LOG")"
 
+STEPS=6
+n=0
 log() { printf '[toolchain] %s\n' "$*" >&2; }
+# step TITLE: the next numbered step.
+step() { n=$((n + 1)); printf '[toolchain %s/%s] %s\n' "$n" "$STEPS" "$*" >&2; }
 need() { command -v "$1" >/dev/null || { log "missing $1: install it first ($2)"; exit 1; }; }
-need go "Go from https://go.dev, with access to a Go module proxy"
 need node "Node.js 20+"
 need npm "npm"
 
@@ -25,53 +33,120 @@ gomod_version() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 
 K8S_PSEUDO="$(gomod_version scripts/toolchain/k8sprovider/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)"
 LANGHOST_SDK="$(gomod_version scripts/toolchain/langhost/go.mod github.com/pulumi/pulumi/sdk/v3)"
 
+# Seconds each first build took on the reference machine (2 cores, cold Go caches, module
+# downloads included), for the progress lines; later builds reuse Go's caches and take seconds.
+declare -A FIRST_RUN=([pulumi]=640 [pulumi-language-nodejs]=40 [pulumi-resource-kubernetes]=1270)
+
 # build NAME WRAPPER_DIR PACKAGE FLAGS...: go build in the wrapper module unless the stamp matches.
 build() {
   local name="$1" dir="$2" pkg="$3"; shift 3
   local stamp; stamp="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)-$(echo "$*" | sha256sum | cut -c1-16)"
-  if [[ -x "$BIN/$name" && "$(cat "$STAMPS/$name" 2>/dev/null)" == "$stamp" ]]; then
-    log "$name: cached"
+  if [[ -x "$BIN/$name" && ! -L "$BIN/$name" && "$(cat "$STAMPS/$name" 2>/dev/null)" == "$stamp" ]]; then
+    log "$name: cached (built from $pkg)"
     return
   fi
-  log "$name: building $pkg (first build takes minutes; Go's module and build caches make later ones fast)"
-  local t0=$SECONDS
-  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@" -o "$BIN/$name" "$pkg")
+  need go "Go 1.24+ from https://go.dev, with access to a Go module proxy; or install pulumi v$PULUMI_VERSION and its kubernetes $K8S_VERSION plugin"
+  rm -f "$BIN/$name"
+  (cd "$dir" && node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/lib/progress.ts" --prefix toolchain \
+    --step "$n/$STEPS" --tool "$name" --expect "${FIRST_RUN[$name]:-0}" --log "$LOG" \
+    -- env CGO_ENABLED=0 go build -trimpath "$@" -o "$BIN/$name" "$pkg")
   echo "$stamp" >"$STAMPS/$name"
-  log "$name: built in $((SECONDS - t0))s"
 }
 
-# 1. npm dependencies (exact, from the lock file).
+# installed_pulumi: the first `pulumi` on PATH outside .tools/bin that is the pinned version.
+installed_pulumi() {
+  [[ -z "${STAGECRAFT_BUILD_TOOLS:-}" ]] || return 0
+  local d IFS=:
+  for d in $PATH; do
+    [[ -n "$d" && "$d" != "$BIN" && -x "$d/pulumi" ]] || continue
+    if [[ "$("$d/pulumi" version 2>/dev/null)" == "v$PULUMI_VERSION" ]]; then
+      echo "$d/pulumi"
+      return 0
+    fi
+  done
+}
+
+step "npm dependencies"
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 2. Pulumi CLI.
-build pulumi scripts/toolchain/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-  -tags osusergo,grpcnotrace -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+step "system packages the CLI needs (Graphviz for stagecraft compare)"
+command -v dot >/dev/null || bash scripts/servers.sh graphviz ||
+  log "warning: no Graphviz, so \`stagecraft compare\` cannot draw its diagrams: install graphviz"
 
-# 3. Node.js language host (see scripts/toolchain/langhost/go.mod for why it comes from sdk/v3 $LANGHOST_SDK).
-build pulumi-language-nodejs scripts/toolchain/langhost github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-  -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK"
-
-# 4. Kubernetes provider: a writable copy of the module with its two generated embed files.
-SRC="$STAGECRAFT_TOOLS/src/k8s-provider"
-if [[ "$(cat "$SRC/.stagecraft-version" 2>/dev/null)" != "$K8S_PSEUDO $K8S_VERSION" ]]; then
-  log "pulumi-resource-kubernetes: preparing source $K8S_PSEUDO"
-  dir="$(cd scripts/toolchain/k8sprovider && go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PSEUDO" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
-  rm -rf "$SRC" && cp -r "$dir" "$SRC" && chmod -R u+w "$SRC"
-  # What the upstream generate.go does: the schema with its version set, and the mapping, compacted.
-  node scripts/toolchain/k8sprovider/embed.js "$SRC/cmd/pulumi-resource-kubernetes" "$K8S_VERSION"
-  echo "$K8S_PSEUDO $K8S_VERSION" >"$SRC/.stagecraft-version"
-  rm -f "$STAMPS/pulumi-resource-kubernetes"
+step "pulumi CLI v$PULUMI_VERSION"
+EXT="$(installed_pulumi)"
+if [[ -n "$EXT" ]]; then
+  # An installed CLI of the pinned version: use it (and the language host it ships with); build nothing.
+  ln -sfn "$EXT" "$BIN/pulumi"
+  rm -f "$STAMPS/pulumi"
+  log "pulumi: using the installed $EXT"
+else
+  [[ -L "$BIN/pulumi" ]] && rm -f "$BIN/pulumi" # it pointed at an install that is gone or another version
+  build pulumi scripts/toolchain/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    -tags osusergo,grpcnotrace -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 fi
-build pulumi-resource-kubernetes scripts/toolchain/k8sprovider github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes \
-  -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_VERSION"
 
-# 5. Register the provider under the exact version the npm SDK asks for.
+step "Node.js language host"
+EXT_DIR="$([[ -n "$EXT" ]] && dirname "$(readlink -f "$EXT")" || true)"
+if [[ -n "$EXT" && -x "$EXT_DIR/pulumi-language-nodejs" ]]; then
+  # The CLI finds the host beside itself; one in .tools/bin would come first on PATH and win.
+  rm -f "$BIN/pulumi-language-nodejs" "$STAMPS/pulumi-language-nodejs"
+  log "pulumi-language-nodejs: the one installed with pulumi ($EXT_DIR)"
+else
+  # See scripts/toolchain/langhost/go.mod for why it comes from sdk/v3 $LANGHOST_SDK.
+  build pulumi-language-nodejs scripts/toolchain/langhost github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
+    -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK"
+fi
+
+# build_provider: a writable copy of the provider's module with its two generated embed files, built.
+build_provider() {
+  local src="$STAGECRAFT_TOOLS/src/k8s-provider"
+  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$K8S_PSEUDO $K8S_VERSION" ]]; then
+    need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
+    log "pulumi-resource-kubernetes: preparing source $K8S_PSEUDO"
+    local dir
+    dir="$(cd scripts/toolchain/k8sprovider && go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PSEUDO" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
+    rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+    # What the upstream generate.go does: the schema with its version set, and the mapping, compacted.
+    node scripts/toolchain/k8sprovider/embed.js "$src/cmd/pulumi-resource-kubernetes" "$K8S_VERSION"
+    echo "$K8S_PSEUDO $K8S_VERSION" >"$src/.stagecraft-version"
+    rm -f "$STAMPS/pulumi-resource-kubernetes"
+  fi
+  build pulumi-resource-kubernetes scripts/toolchain/k8sprovider github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_VERSION"
+}
+
+step "Kubernetes provider $K8S_VERSION"
 PLUGIN_DIR="$PULUMI_HOME/plugins/resource-kubernetes-v$K8S_VERSION"
-if ! cmp -s "$BIN/pulumi-resource-kubernetes" "$PLUGIN_DIR/pulumi-resource-kubernetes"; then
-  log "registering resource plugin kubernetes $K8S_VERSION"
-  pulumi plugin install resource kubernetes "$K8S_VERSION" --file "$BIN/pulumi-resource-kubernetes" --reinstall >/dev/null
+USER_PLUGIN="$HOME/.pulumi/plugins/resource-kubernetes-v$K8S_VERSION/pulumi-resource-kubernetes"
+PROVIDER="$BIN/pulumi-resource-kubernetes"
+# With an installed CLI, a provider it already has (or can download) saves the longest build.
+# Once this project has built its own, that one stays in use.
+if [[ -n "$EXT" && ! -f "$STAMPS/pulumi-resource-kubernetes" ]]; then
+  if [[ -x "$PLUGIN_DIR/pulumi-resource-kubernetes" ]]; then
+    PROVIDER=""
+    log "pulumi-resource-kubernetes: registered already ($PLUGIN_DIR)"
+  elif [[ -x "$USER_PLUGIN" ]]; then
+    PROVIDER="$USER_PLUGIN"
+    log "pulumi-resource-kubernetes: the one installed for your pulumi ($USER_PLUGIN)"
+  elif timeout 120 pulumi plugin install resource kubernetes "$K8S_VERSION" >>"$LOG" 2>&1; then
+    PROVIDER=""
+    log "pulumi-resource-kubernetes: downloaded by pulumi plugin install"
+  else
+    log "pulumi-resource-kubernetes: no plugin $K8S_VERSION to download (see $LOG); building it"
+    build_provider
+  fi
+else
+  build_provider
 fi
-log "ready: $(pulumi version) with kubernetes $K8S_VERSION, language host from sdk $LANGHOST_SDK"
+
+step "register the provider under the version the npm SDK asks for"
+if [[ -n "$PROVIDER" ]] && ! cmp -s "$PROVIDER" "$PLUGIN_DIR/pulumi-resource-kubernetes"; then
+  pulumi plugin install resource kubernetes "$K8S_VERSION" --file "$PROVIDER" --reinstall >>"$LOG" 2>&1 ||
+    { log "registering $PROVIDER failed; see $LOG"; exit 1; }
+fi
+host="language host from sdk $LANGHOST_SDK"
+[[ -x "$BIN/pulumi-language-nodejs" ]] || host="language host installed with pulumi"
+log "ready: pulumi $(pulumi version) ($(readlink -f "$(command -v pulumi)")), kubernetes $K8S_VERSION, $host"

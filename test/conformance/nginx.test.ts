@@ -2,8 +2,8 @@
  * nginx.conf from nginxConf() on Debian's real Nginx with the nchan module: `nginx -t` accepts it,
  * a real Nginx proxies to local upstreams (longest-prefix routes, keepalive, forwarded headers,
  * body limit), answers /healthz, and delivers a message published on the internal server to
- * subscribers on the public one. Two replicas sharing Redis deliver across replicas; the tormq
- * variant passes a websocket upgrade through.
+ * subscribers on the public one. Two replicas started before Redis refuse subscribers until nchan
+ * reaches it, then deliver across replicas; the tormq variant passes a websocket upgrade through.
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -95,6 +95,22 @@ async function subscribers(internalPort: number, channel: string, n: number): Pr
     const m = /subscribers: (\d+)/.exec(r.body);
     if (m && Number(m[1]) === n) return;
     if (Date.now() > deadline) throw new Error(`channel ${channel}: never ${n} subscribers; last answer ${r.status} ${r.body}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/**
+ * Waits until a replica's nchan has its Redis store. nchan connects to Redis only after the workers
+ * start, so after the port opens; until then it answers every subscriber and publisher 503 at once
+ * (a subscriber turned away so is never counted anywhere). Once connected, channel info answers
+ * 200 or 404 (no such channel yet). Returns how many 503s it saw first.
+ */
+async function nchanStoreReady(internalPort: number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  for (let refused = 0; ; refused++) {
+    const r = await request(internalPort, "/pub/store-probe", { headers: { Accept: "text/plain" } });
+    if (r.status !== 503) return refused;
+    if (Date.now() > deadline) throw new Error(`nchan on :${internalPort} never reached its Redis store (still 503)`);
     await new Promise((res) => setTimeout(res, 100));
   }
 }
@@ -315,7 +331,7 @@ maybe("nginx.conf on a real Nginx with nchan (stage mvc)", () => {
     });
   });
 
-  test("two replicas sharing Redis: a message published through one reaches a subscriber on the other", async () => {
+  test("two replicas sharing Redis: started before Redis they refuse subscribers (503), then deliver across replicas once it is up", async () => {
     const redisPort = await freePort();
     const redisDir = path.join(dir, "redis");
     fs.mkdirSync(redisDir);
@@ -324,22 +340,34 @@ maybe("nginx.conf on a real Nginx with nchan (stage mvc)", () => {
       path.join(redisDir, "redis.conf"),
       redisConf(spec.data.redis, { port: redisPort, dir: redisDir, authInclude: path.join(redisDir, "auth.conf") }),
     );
-    servers.push(await startServer("redis-server", "redis-server", [path.join(redisDir, "redis.conf"), "--bind", "127.0.0.1"], redisPort));
     // What the Nginx startup step writes from the Secret: the password never enters nginx.conf.
     const passwordInclude = path.join(dir, "nchan-redis-password.conf");
     fs.writeFileSync(passwordInclude, "nchan_redis_password nchan-secret;\n");
     const shared: NginxNchanPush = { ...push, redis: { host: "127.0.0.1", port: redisPort, db: 2, passwordInclude } };
+    // The replicas start first, as pods may: the window in which nchan has no store yet is then
+    // certain rather than a race that only a loaded machine loses.
     const a = await startNginx("replica-a", { push: shared });
     const b = await startNginx("replica-b", { push: shared });
     expect(fs.readFileSync(a.conf, "utf8")).not.toMatch(/nchan-secret/);
+    expect((await request(b.listen, "/sub/orders-42")).status).toBe(503);
 
+    servers.push(await startServer("redis-server", "redis-server", [path.join(redisDir, "redis.conf"), "--bind", "127.0.0.1"], redisPort));
     const t0 = Date.now();
+    await Promise.all([nchanStoreReady(a.internal), nchanStoreReady(b.internal)]);
+    console.log(`nchan over Redis: both replicas reached Redis ${Date.now() - t0} ms after it listened`);
+
+    const t1 = Date.now();
     const onB = request(b.listen, "/sub/orders-42");
-    // Redis holds the channel: A's publisher sees B's subscriber.
-    await subscribers(a.internal, "orders-42", 1);
+    // Redis holds the channel: A's publisher sees B's subscriber. A subscriber B turned away ends
+    // its request at once; say so rather than wait for a count that can never come.
+    const refused = onB.then((r) => {
+      throw new Error(`subscriber on B answered ${r.status} ${r.body} before anything was published`);
+    });
+    refused.catch(() => undefined); // it rejects once the message arrives too; only the race reads it
+    await Promise.race([subscribers(a.internal, "orders-42", 1), refused]);
     expect((await request(a.internal, "/pub/orders-42", { method: "POST", body: "shipped" })).status).toBe(201);
     expect(await onB).toMatchObject({ status: 200, body: "shipped" });
-    console.log(`nchan over Redis: subscribe on B, publish on A, delivered in ${Date.now() - t0} ms`);
+    console.log(`nchan over Redis: subscribe on B, publish on A, delivered in ${Date.now() - t1} ms`);
   });
 
   test("tormq variant: nginx -t accepts it and a websocket upgrade passes through to the push service", async () => {

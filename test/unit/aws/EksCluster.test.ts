@@ -95,7 +95,9 @@ beforeAll(async () => {
     n = captured.length;
     await new Promise((r) => setTimeout(r, 50));
   }
-});
+  // Loading @pulumi/aws and building the whole component takes seconds, more on a loaded machine
+  // (a full npm test beside other work timed out at jest's 5 s default); nothing here races.
+}, 60_000);
 
 const ofType = (type: string) => captured.filter((r) => r.type === type);
 const one = (type: string, name: string) => {
