@@ -24,6 +24,7 @@ K8S_VERSION="$(npm_version @pulumi/kubernetes)"
 gomod_version() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' "$1"; }
 K8S_PSEUDO="$(gomod_version scripts/toolchain/k8sprovider/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)"
 LANGHOST_SDK="$(gomod_version scripts/toolchain/langhost/go.mod github.com/pulumi/pulumi/sdk/v3)"
+KUBESCORE_VERSION="$(gomod_version scripts/toolchain/kubescore/go.mod github.com/zegl/kube-score)"
 
 # build NAME WRAPPER_DIR PACKAGE FLAGS...: go build in the wrapper module unless the stamp matches.
 build() {
@@ -74,4 +75,20 @@ if ! cmp -s "$BIN/pulumi-resource-kubernetes" "$PLUGIN_DIR/pulumi-resource-kuber
   log "registering resource plugin kubernetes $K8S_VERSION"
   pulumi plugin install resource kubernetes "$K8S_VERSION" --file "$BIN/pulumi-resource-kubernetes" --reinstall >/dev/null
 fi
+
+# 6. The policy pack's analyzer plugin (why a shim, not the language host: its header comment),
+# registered like the provider: from the plugin cache the CLI runs it without an "ambient plugin"
+# warning on every preview, which it prints for one found on PATH.
+SHIM=scripts/toolchain/policy/pulumi-analyzer-policy-stagecraft-nodejs
+POLICY_VERSION="$(node -p "require('./policy/package.json').version")"
+SHIM_DIR="$PULUMI_HOME/plugins/analyzer-policy-stagecraft-nodejs-v$POLICY_VERSION"
+if ! cmp -s "$SHIM" "$SHIM_DIR/pulumi-analyzer-policy-stagecraft-nodejs"; then
+  log "registering analyzer plugin policy-stagecraft-nodejs $POLICY_VERSION"
+  pulumi plugin install analyzer policy-stagecraft-nodejs "$POLICY_VERSION" --file "$SHIM" --reinstall >/dev/null
+fi
+
+# 7. kube-score, the outside referee the engine tests run over every rendered stage.
+build kube-score scripts/toolchain/kubescore github.com/zegl/kube-score/cmd/kube-score \
+  -ldflags "-s -w -X main.version=$KUBESCORE_VERSION"
+
 log "ready: $(pulumi version) with kubernetes $K8S_VERSION, language host from sdk $LANGHOST_SDK"
