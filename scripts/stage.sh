@@ -41,11 +41,14 @@ case "$action" in
   preview)
     # The pack judges what the stage should be; what the preview would DO to data (replace, delete)
     # is in its plan, which no pack is shown: policy/guard.ts reads the plan and the current state.
-    check="$(mktemp -d)"
-    trap 'rm -rf "$check"' EXIT
-    pulumi preview --non-interactive --stack "$stack" "${POLICY[@]}" --save-plan "$check/plan.json" "$@"
-    pulumi stack export --stack "$stack" --file "$check/state.json"
-    node -r ts-node/register/transpile-only policy/guard.ts "$check/plan.json" "$check/state.json"
+    # The plan stays (secrets encrypted, like the state) for `pulumi up --plan=<it>`, as the CLI says.
+    plan="$STAGECRAFT_ROOT/.pulumi-state/plans/$stack.json"
+    state="$(mktemp)"
+    trap 'rm -f "$state"' EXIT
+    mkdir -p "$(dirname "$plan")"
+    pulumi preview --non-interactive --stack "$stack" "${POLICY[@]}" --save-plan "$plan" "$@"
+    pulumi stack export --stack "$stack" --file "$state"
+    node -r ts-node/register/transpile-only policy/guard.ts "$plan" "$state"
     ;;
   destroy) pulumi destroy --yes --non-interactive --stack "$stack" "$@" ;;
   *) echo "unknown action $action (up|preview|destroy|render)" >&2; exit 2 ;;
