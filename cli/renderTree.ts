@@ -6,9 +6,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { TIER_LABEL } from "../model/names";
 import { REDACTED } from "../components/platform/redact";
+import { portableYaml } from "./portableYaml";
 
 export interface K8sObject {
   apiVersion: string;
@@ -83,7 +84,7 @@ export function renderTreeCommand(args: string[]): number {
     seen.set(rel, `${o.apiVersion}/${o.kind}`);
     const file = path.join(out, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, stringify(sortKeys(redactObject(o)), { lineWidth: 0 }));
+    fs.writeFileSync(file, portableYaml(sortKeys(redactObject(o))));
   }
   console.log(`${objects.length} objects -> ${out}`);
   return 0;

@@ -15,6 +15,8 @@ file="stacks/Pulumi.$stack.yaml"
 [[ -f "$file" ]] || { echo "no stack file $file (stacks: $(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$/\1/p' | tr '\n' ' '))" >&2; exit 2; }
 
 bash scripts/toolchain.sh
+# Every run of the engine goes through the policy pack (policy/): a mandatory violation fails it.
+POLICY=(--policy-pack "$STAGECRAFT_ROOT/policy")
 # Fail fast, before the engine, with the same messages a preview would give.
 node cli/bin.js validate "$file"
 
@@ -28,15 +30,26 @@ if [[ "$action" == "render" ]]; then
   rm -rf "$work" && mkdir -p "$work/backend"
   export PULUMI_BACKEND_URL="file://$work/backend"
   pulumi stack select --create "$stack" --non-interactive >/dev/null
-  pulumi up --yes --non-interactive --skip-preview --stack "$stack" "$@"
+  pulumi up --yes --non-interactive --skip-preview --stack "$stack" "${POLICY[@]}" "$@"
   node cli/bin.js render-tree "$work/raw" "rendered/$stack"
   exit 0
 fi
 
 pulumi stack select --create "$stack" --non-interactive >/dev/null
 case "$action" in
-  up) pulumi up --yes --non-interactive --stack "$stack" "$@" ;;
-  preview) pulumi preview --non-interactive --stack "$stack" "$@" ;;
+  up) pulumi up --yes --non-interactive --stack "$stack" "${POLICY[@]}" "$@" ;;
+  preview)
+    # The pack judges what the stage should be; what the preview would DO to data (replace, delete)
+    # is in its plan, which no pack is shown: policy/guard.ts reads the plan and the current state.
+    # The plan stays (secrets encrypted, like the state) for `pulumi up --plan=<it>`, as the CLI says.
+    plan="$STAGECRAFT_ROOT/.pulumi-state/plans/$stack.json"
+    state="$(mktemp)"
+    trap 'rm -f "$state"' EXIT
+    mkdir -p "$(dirname "$plan")"
+    pulumi preview --non-interactive --stack "$stack" "${POLICY[@]}" --save-plan "$plan" "$@"
+    pulumi stack export --stack "$stack" --file "$state"
+    node -r ts-node/register/transpile-only policy/guard.ts "$plan" "$state"
+    ;;
   destroy) pulumi destroy --yes --non-interactive --stack "$stack" "$@" ;;
   *) echo "unknown action $action (up|preview|destroy|render)" >&2; exit 2 ;;
 esac

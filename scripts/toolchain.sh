@@ -15,7 +15,7 @@ STAMPS="$STAGECRAFT_TOOLS/stamps"
 LOG="$STAGECRAFT_TOOLS/logs/toolchain.log"
 mkdir -p "$BIN" "$STAMPS" "$STAGECRAFT_TOOLS/src" "$(dirname "$LOG")"
 
-STEPS=6
+STEPS=8
 n=0
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 # step TITLE: the next numbered step.
@@ -32,10 +32,11 @@ K8S_VERSION="$(npm_version @pulumi/kubernetes)"
 gomod_version() { awk -v m="$2" '$1 == m {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' "$1"; }
 K8S_PSEUDO="$(gomod_version scripts/toolchain/k8sprovider/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)"
 LANGHOST_SDK="$(gomod_version scripts/toolchain/langhost/go.mod github.com/pulumi/pulumi/sdk/v3)"
+KUBESCORE_VERSION="$(gomod_version scripts/toolchain/kubescore/go.mod github.com/zegl/kube-score)"
 
 # Seconds each first build took on the reference machine (2 cores, cold Go caches, module
 # downloads included), for the progress lines; later builds reuse Go's caches and take seconds.
-declare -A FIRST_RUN=([pulumi]=640 [pulumi-language-nodejs]=40 [pulumi-resource-kubernetes]=1270)
+declare -A FIRST_RUN=([pulumi]=640 [pulumi-language-nodejs]=40 [pulumi-resource-kubernetes]=1270 [kube-score]=60)
 
 # build NAME WRAPPER_DIR PACKAGE FLAGS...: go build in the wrapper module unless the stamp matches.
 build() {
@@ -147,6 +148,24 @@ if [[ -n "$PROVIDER" ]] && ! cmp -s "$PROVIDER" "$PLUGIN_DIR/pulumi-resource-kub
   pulumi plugin install resource kubernetes "$K8S_VERSION" --file "$PROVIDER" --reinstall >>"$LOG" 2>&1 ||
     { log "registering $PROVIDER failed; see $LOG"; exit 1; }
 fi
+
+step "the policy pack's analyzer plugin"
+# Why a shim, not the language host: its header comment. Registered like the provider: from the
+# plugin cache the CLI runs it without an "ambient plugin" warning on every preview.
+SHIM=scripts/toolchain/policy/pulumi-analyzer-policy-stagecraft-nodejs
+POLICY_VERSION="$(node -p "require('./policy/package.json').version")"
+SHIM_DIR="$PULUMI_HOME/plugins/analyzer-policy-stagecraft-nodejs-v$POLICY_VERSION"
+if ! cmp -s "$SHIM" "$SHIM_DIR/pulumi-analyzer-policy-stagecraft-nodejs"; then
+  log "registering analyzer plugin policy-stagecraft-nodejs $POLICY_VERSION"
+  pulumi plugin install analyzer policy-stagecraft-nodejs "$POLICY_VERSION" --file "$SHIM" --reinstall >>"$LOG" 2>&1 ||
+    { log "registering the policy analyzer failed; see $LOG"; exit 1; }
+fi
+
+step "kube-score, the outside referee the engine tests run over every rendered stage"
+need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
+build kube-score scripts/toolchain/kubescore github.com/zegl/kube-score/cmd/kube-score \
+  -ldflags "-s -w -X main.version=$KUBESCORE_VERSION"
+
 host="language host from sdk $LANGHOST_SDK"
 [[ -x "$BIN/pulumi-language-nodejs" ]] || host="language host installed with pulumi"
 log "ready: pulumi $(pulumi version) ($(readlink -f "$(command -v pulumi)")), kubernetes $K8S_VERSION, $host"

@@ -1,0 +1,49 @@
+/**
+ * The half of data protection a policy pack cannot see: what a preview is about to DO. The analyzer
+ * is shown each resource's goal state, never whether the engine will replace or delete it, so
+ * scripts/stage.sh saves the preview's plan (`--save-plan`) and the stack's state, and this check
+ * fails the preview when an object that holds data would be replaced, or deleted without
+ * retainOnDelete. Pure: the two JSON documents in, violations out.
+ */
+import { holdsData } from "./rules/data";
+import { describe, type PolicyResource } from "./rules/types";
+
+/** The parts of `pulumi preview --save-plan`'s file this reads. */
+export interface PlanFile {
+  readonly resourcePlans?: Readonly<Record<string, { readonly steps?: readonly string[] }>>;
+}
+
+/** The parts of `pulumi stack export` this reads. */
+export interface StateFile {
+  readonly deployment?: {
+    readonly resources?: readonly {
+      readonly urn: string;
+      readonly type: string;
+      readonly inputs?: Readonly<Record<string, unknown>>;
+      readonly retainOnDelete?: boolean;
+    }[];
+  };
+}
+
+export const RULE = "data-no-replace-or-unretained-delete";
+
+const REPLACING = ["replace", "create-replacement", "delete-replaced"];
+
+/** One message per data-bearing object the plan replaces, or deletes without retainOnDelete. */
+export function dataLosses(plan: PlanFile, state: StateFile): string[] {
+  const out: string[] = [];
+  for (const old of state.deployment?.resources ?? []) {
+    const steps = plan.resourcePlans?.[old.urn]?.steps ?? [];
+    const r: PolicyResource = { type: old.type, urn: old.urn, name: old.urn.split("::").pop() ?? old.urn, props: old.inputs ?? {} };
+    if (steps.length === 0 || !holdsData(r)) continue;
+    if (steps.some((s) => REPLACING.includes(s)))
+      out.push(
+        `${RULE}: ${describe(r)} holds data and this preview replaces it (${r.urn}). Fix: keep its immutable fields as they are (a StatefulSet's selector, serviceName, volumeClaimTemplates, podManagementPolicy; a claim's spec), or move the data first`,
+      );
+    else if (steps.includes("delete") && old.retainOnDelete !== true)
+      out.push(
+        `${RULE}: ${describe(r)} holds data and this preview deletes it (${r.urn}). Fix: keep it in the program, or register it with retainOnDelete: true so it stays in the cluster`,
+      );
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import { dataLosses, RULE, type StateFile } from "../../../policy/plan";
+
+const DATA = { "app.kubernetes.io/name": "mysql", "app.kubernetes.io/component": "database", "stagecraft.dev/tier": "data" };
+const urn = (type: string, name: string) => `urn:pulumi:prod::stagecraft::stagecraft:stage:Stage$${type}::${name}`;
+const mysql = urn("kubernetes:apps/v1:StatefulSet", "mysql-statefulset");
+const secret = urn("kubernetes:core/v1:Secret", "mysql-user-feed");
+const web = urn("kubernetes:apps/v1:Deployment", "web");
+
+const state = (retain: boolean): StateFile => ({
+  deployment: {
+    resources: [
+      {
+        urn: mysql,
+        type: "kubernetes:apps/v1:StatefulSet",
+        inputs: { metadata: { name: "mysql", namespace: "stagecraft", labels: DATA }, spec: { template: { metadata: { labels: DATA } } } },
+        retainOnDelete: true,
+      },
+      {
+        urn: secret,
+        type: "kubernetes:core/v1:Secret",
+        inputs: { metadata: { name: "mysql-user-feed", namespace: "stagecraft", labels: DATA } },
+        retainOnDelete: retain,
+      },
+      { urn: web, type: "kubernetes:apps/v1:Deployment", inputs: { metadata: { name: "web", namespace: "stagecraft" } } },
+    ],
+  },
+});
+
+describe("data-no-replace-or-unretained-delete (plan check)", () => {
+  test("a plan that updates data objects and replaces or deletes others passes", () => {
+    const plan = {
+      resourcePlans: {
+        [mysql]: { steps: ["update"] },
+        [secret]: { steps: ["same"] },
+        [web]: { steps: ["create-replacement", "replace", "delete-replaced"] },
+      },
+    };
+    expect(dataLosses(plan, state(false))).toEqual([]);
+  });
+
+  test("replacing a data StatefulSet fails, naming the rule, the object and the fix", () => {
+    const plan = { resourcePlans: { [mysql]: { steps: ["create-replacement", "replace", "delete-replaced"] } } };
+    expect(dataLosses(plan, state(true))).toEqual([
+      `${RULE}: StatefulSet stagecraft/mysql holds data and this preview replaces it (${mysql}). Fix: keep its immutable fields as they are (a StatefulSet's selector, serviceName, volumeClaimTemplates, podManagementPolicy; a claim's spec), or move the data first`,
+    ]);
+  });
+
+  test("deleting a data Secret fails unless it is retained", () => {
+    const plan = { resourcePlans: { [secret]: { steps: ["delete"] } } };
+    expect(dataLosses(plan, state(false))).toEqual([
+      `${RULE}: Secret stagecraft/mysql-user-feed holds data and this preview deletes it (${secret}). Fix: keep it in the program, or register it with retainOnDelete: true so it stays in the cluster`,
+    ]);
+    expect(dataLosses(plan, state(true))).toEqual([]);
+  });
+
+  test("a first preview (empty state) has nothing to lose", () => {
+    expect(dataLosses({ resourcePlans: { [mysql]: { steps: ["create"] } } }, {})).toEqual([]);
+  });
+});
