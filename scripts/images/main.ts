@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { baseArchive, BASE_IMAGE } from "../cluster/node/images";
-import { Fail, log, sh, which } from "../cluster/node/host";
+import { Fail, log, setLogPrefix, sh, which } from "../cluster/node/host";
 import { layoutFor } from "../cluster/node/layout";
 import { contextHash, parseCatalog, pushTarget, type ImageEntry } from "./catalog";
 
@@ -146,6 +146,7 @@ function main(argv: string[]): number {
   return 0;
 }
 
+setLogPrefix("images");
 try {
   process.exit(main(process.argv.slice(2)));
 } catch (e) {

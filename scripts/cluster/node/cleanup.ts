@@ -118,15 +118,15 @@ export interface Observed {
 
 /**
  * The whole host cleanup, in order: stray container processes, mounts under the node's dir,
- * iptables chains, the bridge (its route to the LoadBalancer pool goes with it), sysctls, cgroups.
+ * iptables chains, the bridges (the route to the LoadBalancer pool goes with the node's), sysctls, cgroups.
  * Processes the launcher started (containerd, kubelet, ...) are stopped before, by their PIDs.
  */
-export function cleanupPlan(o: Observed, nodeDir: string, bridge: string): Step[] {
+export function cleanupPlan(o: Observed, nodeDir: string, bridges: string[]): Step[] {
   return [
     ...o.cgroupPids.map((pid) => ({ kind: "kill" as const, pid, why: "left in the node's cgroups" })),
     ...mountsUnder(o.mountinfo, nodeDir).map((p) => ({ kind: "umount" as const, path: p })),
     ...o.iptables.flatMap((t) => iptablesSweep(t.bin, t.table, t.listing)),
-    ...(o.links.includes(bridge) ? [{ kind: "link-del" as const, name: bridge }] : []),
+    ...bridges.filter((b) => o.links.includes(b)).map((name) => ({ kind: "link-del" as const, name })),
     ...sysctlRestores(o.savedSysctls, o.sysctlsNow),
     ...cgroupDirs(o.cgroups).map((p) => ({ kind: "rmdir" as const, path: p })),
   ];

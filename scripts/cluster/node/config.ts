@@ -37,6 +37,8 @@ state = ${toml(p.containerdState)}
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         # cgroup v1 with no systemd as PID 1: the kubelet's cgroupfs driver must match.
         SystemdCgroup = false
+        # runc's container state beside containerd's, not in /run/containerd/runc.
+        Root = ${toml(p.containerdState + "/runc")}
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = ${toml(p.cniConfDir)}
@@ -53,7 +55,7 @@ export function cniConflist(l: NodeLayout): string {
     plugins: [
       {
         type: "bridge",
-        bridge: l.bridge,
+        bridge: l.podBridge,
         isGateway: true,
         // The node masquerades pod traffic leaving the cluster's range (and so DNS to the host's resolver).
         ipMasq: true,

@@ -7,7 +7,10 @@ import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { type Observed, type Step, SYSCTLS, describe, sysctlPath } from "./cleanup";
 
-export const log = (s: string) => process.stderr.write(`[node] ${s}\n`);
+let prefix = "node";
+/** The tag in front of log lines ([node], [images]). */
+export const setLogPrefix = (p: string) => (prefix = p);
+export const log = (s: string) => process.stderr.write(`[${prefix}] ${s}\n`);
 
 export class Fail extends Error {}
 

@@ -24,8 +24,14 @@ export interface NodeLayout {
    * bind and advertise address, so pods reach the `kubernetes` Service's endpoint through it.
    */
   nodeIp: string;
-  /** One bridge for the node IP and the pods (the bridge CNI plugin's gateway is added to it). */
+  /** The bridge that carries only the node IP (and the route to the LoadBalancer pool). */
   bridge: string;
+  /**
+   * The pods' bridge, made by the bridge CNI plugin with its gateway address. Not the node's:
+   * the plugin refuses a bridge that already has another address ("already has an IP address
+   * different from 10.244.200.1/24").
+   */
+  podBridge: string;
   /** The pods' subnet on this node (host-local IPAM); inside clusterCidr for kube-proxy. */
   podSubnet: string;
   clusterCidr: string;
@@ -44,6 +50,7 @@ export const DEFAULTS = {
   nodeName: "stagecraft-node",
   nodeIp: "10.250.0.1",
   bridge: "stagecraft0",
+  podBridge: "stagecraft-pod",
   podSubnet: "10.244.200.0/24",
   clusterCidr: "10.244.0.0/16",
   serviceCidr: "10.96.0.0/16",
@@ -73,6 +80,7 @@ export function layoutFor(clusterDir: string, env: NodeJS.ProcessEnv = {}): Node
     nodeName: DEFAULTS.nodeName,
     nodeIp: DEFAULTS.nodeIp,
     bridge: DEFAULTS.bridge,
+    podBridge: DEFAULTS.podBridge,
     podSubnet: DEFAULTS.podSubnet,
     clusterCidr: DEFAULTS.clusterCidr,
     serviceCidr: DEFAULTS.serviceCidr,

@@ -98,7 +98,7 @@ async function cleanup(l: NodeLayout): Promise<void> {
   await host.stop(ps.containerd, p.pids);
   // Shims whose containerd died before them (a crash) still name our socket.
   for (const pid of host.pidsWithArg(l.containerdSocket)) await host.stopPid("containerd-shim", pid, 2000);
-  const plan = cleanupPlan(host.observe(l.cgroupRoot, p.hostChanges), l.dir, l.bridge);
+  const plan = cleanupPlan(host.observe(l.cgroupRoot, p.hostChanges), l.dir, [l.podBridge, l.bridge]);
   for (const s of plan) log(`cleanup: ${describe(s)}`);
   const failed = host.execute(plan);
   if (failed.length) throw new Fail(`cleanup left:\n  ${failed.join("\n  ")}`);
@@ -111,7 +111,7 @@ async function prepare(l: NodeLayout): Promise<void> {
   const ps = procs(l);
   const running = Object.values(ps).some((x) => host.livePid(p.pids, x.name, x.bin));
   const links = sh("ip", ["-o", "link", "show"]);
-  if (!running && (fs.existsSync(p.hostChanges) || links.includes(` ${l.bridge}:`))) {
+  if (!running && (fs.existsSync(p.hostChanges) || links.includes(` ${l.bridge}:`) || links.includes(` ${l.podBridge}:`))) {
     log("a previous run left state behind (crash?): cleaning it up first");
     await cleanup(l);
     fs.rmSync(p.hostChanges, { force: true });
@@ -143,7 +143,15 @@ async function up(l: NodeLayout): Promise<void> {
   fs.writeFileSync(p.kubeletConfig, kubeletConfig(l));
   fs.writeFileSync(p.proxyConfig, kubeProxyConfig(l, path.join(p.kubeconfigs, "kube-proxy.kubeconfig")));
   // The kubelet refuses a cgroup root that does not exist.
-  for (const c of host.cgroupControllers()) fs.mkdirSync(path.join(c, l.cgroupRoot), { recursive: true });
+  for (const c of host.cgroupControllers()) {
+    const dir = path.join(c, l.cgroupRoot);
+    fs.mkdirSync(dir, { recursive: true });
+    // A new v1 cpuset cgroup starts with no CPUs and no memory nodes: no task could join it.
+    for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+      const file = path.join(dir, f);
+      if (fs.existsSync(file) && !fs.readFileSync(file, "utf8").trim()) fs.writeFileSync(file, fs.readFileSync(path.join(c, f), "utf8"));
+    }
+  }
 
   const cd = host.start(ps.containerd, p.pids, p.logs);
   await host.waitFor(

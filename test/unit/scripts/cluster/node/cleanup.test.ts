@@ -88,7 +88,7 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
   const o: Observed = {
     mountinfo,
     iptables: [{ bin: "iptables", table: "nat", listing: "-N KUBE-X\n" }],
-    links: ["lo", "eth0", "stagecraft0", "veth1"],
+    links: ["lo", "eth0", "stagecraft0", "stagecraft-pod", "veth1"],
     cgroupPids: [4242],
     cgroups: {
       "/sys/fs/cgroup/cpu": [
@@ -100,7 +100,7 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
     savedSysctls: { "kernel.panic": "1" },
     sysctlsNow: { "kernel.panic": "10" },
   };
-  expect(cleanupPlan(o, "/s/node", "stagecraft0").map(describeStep)).toEqual([
+  expect(cleanupPlan(o, "/s/node", ["stagecraft-pod", "stagecraft0"]).map(describeStep)).toEqual([
     "kill -KILL 4242 (left in the node's cgroups)",
     "umount /s/node/kubelet/pods/u1/volumes/kubernetes.io~secret/tok",
     "umount /s/node/containerd/state/io.containerd.runtime.v2.task/k8s.io/abc/rootfs",
@@ -108,6 +108,7 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
     "umount /s/node/with space",
     "iptables -t nat -F KUBE-X",
     "iptables -t nat -X KUBE-X",
+    "ip link del stagecraft-pod",
     "ip link del stagecraft0",
     "sysctl kernel.panic=1",
     "rmdir /sys/fs/cgroup/cpu/stagecraft/kubepods/besteffort",
@@ -129,7 +130,7 @@ test("a clean host plans nothing", () => {
         sysctlsNow: {},
       },
       "/s/node",
-      "stagecraft0",
+      ["stagecraft0"],
     ),
   ).toEqual([]);
 });

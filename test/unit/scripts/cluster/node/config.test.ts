@@ -41,6 +41,7 @@ describe("containerd config", () => {
     expect(toml).toContain('conf_dir = "/state/cluster/node/cni/net.d"');
     expect(toml).toContain(`sandbox_image = "${PAUSE_IMAGE}"`);
     expect(toml).toMatch(/SystemdCgroup = false/);
+    expect(toml).toContain('Root = "/state/cluster/node/containerd/state/runc"');
   });
   test("paths are TOML-escaped", () => {
     expect(containerdConfig(layoutFor('/odd"dir'))).toContain('root = "/odd\\"dir/node/containerd/root"');
@@ -51,7 +52,7 @@ describe("CNI conflist", () => {
   const c = JSON.parse(cniConflist(l));
   test("bridge on the node's bridge with host-local IPAM in the state dir, then portmap", () => {
     expect(c.plugins.map((p: { type: string }) => p.type)).toEqual(["bridge", "portmap"]);
-    expect(c.plugins[0]).toMatchObject({ bridge: "stagecraft0", isGateway: true, ipMasq: true, hairpinMode: true });
+    expect(c.plugins[0]).toMatchObject({ bridge: "stagecraft-pod", isGateway: true, ipMasq: true, hairpinMode: true });
     expect(c.plugins[0].ipam).toMatchObject({
       type: "host-local",
       ranges: [[{ subnet: "10.244.200.0/24" }]],
