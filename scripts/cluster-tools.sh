@@ -7,6 +7,7 @@
 # With --real-node (or STAGECRAFT_REAL_NODE=1), also what the real node runs:
 #   kubelet, kube-proxy (same module and version as the control plane) <- scripts/toolchain/kube
 #   coredns                                                          <- scripts/toolchain/coredns
+#   kube-router (NetworkPolicy enforcer, local test cluster only)    <- scripts/toolchain/kube-router
 # etcd comes from Debian (apt-get install etcd-server); see ETCD below for why that is enough.
 # Called by scripts/cluster.sh; safe to run on its own and to re-run.
 set -euo pipefail
@@ -91,7 +92,11 @@ if ((REAL_NODE)); then
   COREDNS_DIR=scripts/toolchain/coredns
   COREDNS_VERSION="$(awk '$1 == "github.com/coredns/coredns" {print $2; exit}' "$COREDNS_DIR/go.mod")"
   build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
-  log "ready: kubelet, kube-proxy $KUBE_VERSION, coredns $COREDNS_VERSION"
+  KROUTER_DIR=scripts/toolchain/kube-router
+  KROUTER_VERSION="$(awk '$1 == "github.com/cloudnativelabs/kube-router/v2" {print $2; exit}' "$KROUTER_DIR/go.mod")"
+  build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KROUTER_VERSION"
+  log "ready: kubelet, kube-proxy $KUBE_VERSION, coredns $COREDNS_VERSION, kube-router $KROUTER_VERSION"
 fi
 
 log "ready: kube $KUBE_VERSION (apiserver, controller-manager, scheduler, kubectl), kwok $KWOK_VERSION"

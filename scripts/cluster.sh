@@ -8,7 +8,8 @@
 #                                what is not running yet, create nodes/storage, wait until Ready
 #   npm run cluster -- up --real-node
 #                                the same plus a real node (containerd, kubelet, kube-proxy, CoreDNS,
-#                                volumes, LoadBalancer addresses): scripts/cluster/node/main.ts.
+#                                kube-router for NetworkPolicies, volumes, LoadBalancer addresses):
+#                                scripts/cluster/node/main.ts.
 #                                The kwok nodes are then tainted stagecraft.local/fake:NoSchedule, so
 #                                only pods that tolerate it land there (Kong, which cannot run here).
 #   npm run cluster -- status   what runs, with PIDs, and the nodes
@@ -187,6 +188,7 @@ subjectAltName=IP:127.0.0.1,IP:$NODE_IP,IP:10.96.0.1,DNS:localhost,DNS:kubernete
   issue kubelet "system:node:$NODE_NAME" system:nodes "$client"
   issue kube-proxy system:kube-proxy "" "$client"
   issue kube-apiserver-kubelet-client kube-apiserver-kubelet-client "" "$client"
+  issue kube-router kube-router "" "$client" # the NetworkPolicy enforcer (RBAC: scripts/cluster/node/addons.ts)
   issue kubelet-serving "$NODE_NAME" "" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
@@ -414,7 +416,7 @@ up() {
   pki
   kubeconfig "$KUBECONFIG" admin
   local c
-  for c in kube-controller-manager kube-scheduler kwok kubelet kube-proxy; do kubeconfig "$KCS/$c.kubeconfig" "$c"; done
+  for c in kube-controller-manager kube-scheduler kwok kubelet kube-proxy kube-router; do kubeconfig "$KCS/$c.kubeconfig" "$c"; done
   # The bridge and node IP exist before the apiserver binds to them.
   [[ "$MODE" == real-node ]] && "${NODE_PROGRAM[@]}" prepare
 

@@ -3,7 +3,8 @@
  * talking to them. Node Ready; CoreDNS answers cluster names from inside a pod; `kubectl exec` and
  * `logs` reach the kubelet; a claim gets a real directory that a pod writes to; a LoadBalancer
  * Service answers from the host at its address; Redis from the project's image answers PING only
- * with its password. Then `down` leaves no process, mount, bridge, iptables chain or sysctl change.
+ * with its password; MariaDB from the project's image, initialised by our own step, answers SQL;
+ * a NetworkPolicy shuts out the pods it does not allow (kube-router). Then `down` leaves no process, mount, bridge, iptables chain or sysctl change.
  *
  * Opt-in (STAGECRAFT_REAL_NODE=1): it needs root, changes the host while it runs (a bridge,
  * iptables chains, cgroups, mounts; all undone by `down`), builds kubelet, kube-proxy and CoreDNS
@@ -149,6 +150,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: { name: allowed, labels: { role: allowed } }
+spec:
+  containers:
+    - name: client
+      image: docker.io/library/debian:bookworm-slim
+      imagePullPolicy: Never
+      command: [sleep, infinity]
+---
+apiVersion: v1
+kind: Pod
 metadata: { name: client }
 spec:
   containers:
@@ -161,10 +172,12 @@ spec:
 const SYSCTLS = ["kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory", "net/ipv4/ip_forward"];
 const sysctls = () => Object.fromEntries(SYSCTLS.map((k) => [k, fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()]));
 let before: Record<string, string> = {};
+let runContainerdBefore = true;
 
 suite("real node (scripts/cluster.sh up --real-node)", () => {
   beforeAll(async () => {
     before = sysctls();
+    runContainerdBefore = fs.existsSync("/run/containerd");
     const [api, etcd, peer, kcm, sched] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     Object.assign(env, {
       STAGECRAFT_CLUSTER_API_PORT: String(api),
@@ -285,6 +298,50 @@ suite("real node (scripts/cluster.sh up --real-node)", () => {
   );
 
   test(
+    "NetworkPolicies are enforced (kube-router): only the allowed pod reaches the web pods",
+    async () => {
+      kubectl("-n", ns, "wait", "--for=condition=Ready", "pod/allowed", "pod/client", "--timeout=180s");
+      const web = kubectl("-n", ns, "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.podIP}");
+      // bash's /dev/tcp: the base image has no curl. Prints the status line, or the error.
+      const get = (pod: string) =>
+        spawnSync(
+          kubectlBin,
+          [
+            "-n",
+            ns,
+            "exec",
+            pod,
+            "--",
+            "bash",
+            "-c",
+            `exec 3<>/dev/tcp/${web}/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 3 head -n1 <&3`,
+          ],
+          { env, encoding: "utf8", timeout: 20_000 },
+        );
+      expect(get("client").stdout).toMatch(/200 OK/);
+      kubectlIn(
+        `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: web-from-allowed }
+spec:
+  podSelector: { matchLabels: { app: web } }
+  policyTypes: [Ingress]
+  ingress: [{ from: [{ podSelector: { matchLabels: { role: allowed } } }], ports: [{ port: 8080 }] }]
+`,
+        "-n",
+        ns,
+        "apply",
+        "-f",
+        "-",
+      );
+      await eventually("policy enforced", () => (get("client").status !== 0 ? true : undefined), 60_000);
+      expect(get("client").stdout).not.toMatch(/200 OK/);
+      expect(get("allowed").stdout).toMatch(/200 OK/);
+    },
+    5 * 60_000,
+  );
+
+  test(
     "`down` stops every process and undoes every host change",
     () => {
       const pidFiles = fs.readdirSync(path.join(state, "pids"));
@@ -296,6 +353,7 @@ suite("real node (scripts/cluster.sh up --real-node)", () => {
           "kube-apiserver",
           "kube-controller-manager",
           "kube-proxy",
+          "kube-router",
           "kube-scheduler",
           "kubelet",
           "kwok",
@@ -316,9 +374,11 @@ suite("real node (scripts/cluster.sh up --real-node)", () => {
       expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(state);
       expect(run("ip", ["-o", "link", "show"]).stdout).not.toMatch(/stagecraft0|stagecraft-pod/);
       for (const table of ["filter", "nat", "mangle"]) expect(run("iptables", ["-t", table, "-S"]).stdout).not.toMatch(/KUBE-|CNI-/);
+      expect(run("ipset", ["list", "-n"]).stdout).not.toMatch(/KUBE-|kube-router/);
       expect(fs.existsSync("/sys/fs/cgroup/cpu/stagecraft")).toBe(false);
       expect(fs.existsSync(state)).toBe(false);
       expect(sysctls()).toEqual(before);
+      if (!runContainerdBefore) expect(fs.existsSync("/run/containerd")).toBe(false);
     },
     3 * 60_000,
   );

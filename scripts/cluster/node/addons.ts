@@ -133,6 +133,29 @@ export function storageClassManifest(): string {
   });
 }
 
+/** What kube-router's NetworkPolicy controller reads (it runs with --run-firewall only). */
+export function kubeRouterRbac(): string {
+  return docs(
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "stagecraft:kube-router" },
+      rules: [
+        { apiGroups: [""], resources: ["namespaces", "pods", "services", "nodes", "endpoints"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "stagecraft:kube-router" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "stagecraft:kube-router" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "kube-router" }],
+    },
+  );
+}
+
 /** The apiserver's kubelet client (logs, exec, port-forward) is allowed the kubelet API. */
 export function kubeletApiRbac(): string {
   return docs({

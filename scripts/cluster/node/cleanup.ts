@@ -19,9 +19,12 @@ export type Step =
   | { kind: "umount"; path: string }
   | { kind: "iptables"; bin: "iptables" | "ip6tables"; args: string[] }
   | { kind: "link-del"; name: string }
+  | { kind: "ipset-destroy"; name: string }
   | { kind: "sysctl"; key: string; value: string }
   | { kind: "kill"; pid: number; why: string }
-  | { kind: "rmdir"; path: string };
+  | { kind: "rmdir"; path: string }
+  /** A directory removed only if empty (a shared place like /run/containerd that `up` created). */
+  | { kind: "rmdir-empty"; path: string };
 
 /** Mount points (field 5 of /proc/self/mountinfo, octal escapes decoded) inside `dir`, deepest first. */
 export function mountsUnder(mountinfo: string, dir: string): string[] {
@@ -109,11 +112,15 @@ export interface Observed {
   /** `iptables -t T -S` (and ip6tables) per table, absent when the binary is missing. */
   iptables: { bin: "iptables" | "ip6tables"; table: string; listing: string }[];
   links: string[];
+  /** `ipset list -n`: kube-router's sets (KUBE-SRC-*, KUBE-DST-*, kube-router-*). */
+  ipsets?: string[];
   /** PIDs still in the node's cgroups (container processes that outlived their shim). */
   cgroupPids: number[];
   cgroups: Record<string, string[]>;
   savedSysctls: Record<string, string>;
   sysctlsNow: Record<string, string | undefined>;
+  /** Directories that did not exist before `up` (saved then), deepest last. */
+  createdDirs?: string[];
 }
 
 /**
@@ -126,9 +133,13 @@ export function cleanupPlan(o: Observed, nodeDir: string, bridges: string[]): St
     ...o.cgroupPids.map((pid) => ({ kind: "kill" as const, pid, why: "left in the node's cgroups" })),
     ...mountsUnder(o.mountinfo, nodeDir).map((p) => ({ kind: "umount" as const, path: p })),
     ...o.iptables.flatMap((t) => iptablesSweep(t.bin, t.table, t.listing)),
+    // After the rules that match on them: a set in use cannot be destroyed.
+    ...(o.ipsets ?? []).filter((n) => /^(KUBE-|kube-router)/.test(n)).map((name) => ({ kind: "ipset-destroy" as const, name })),
     ...bridges.filter((b) => o.links.includes(b)).map((name) => ({ kind: "link-del" as const, name })),
     ...sysctlRestores(o.savedSysctls, o.sysctlsNow),
     ...cgroupDirs(o.cgroups).map((p) => ({ kind: "rmdir" as const, path: p })),
+    // containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir is.
+    ...[...(o.createdDirs ?? [])].reverse().map((p) => ({ kind: "rmdir-empty" as const, path: p })),
   ];
 }
 
@@ -140,11 +151,15 @@ export function describe(s: Step): string {
       return `${s.bin} ${s.args.join(" ")}`;
     case "link-del":
       return `ip link del ${s.name}`;
+    case "ipset-destroy":
+      return `ipset destroy ${s.name}`;
     case "sysctl":
       return `sysctl ${s.key}=${s.value}`;
     case "kill":
       return `kill -KILL ${s.pid} (${s.why})`;
     case "rmdir":
       return `rmdir ${s.path}`;
+    case "rmdir-empty":
+      return `rmdir ${s.path} (if empty)`;
   }
 }

@@ -143,6 +143,33 @@ export function kubeProxyConfig(l: NodeLayout, kubeconfig: string): string {
   return stringify(cfg);
 }
 
+/**
+ * kube-router as the NetworkPolicy enforcer only (iptables + ipset): no routing (one node), no
+ * service proxy (kube-proxy's job), no CNI (the bridge plugin's). Local test cluster only: the
+ * served v2.1.0 has reported security flaws. kube-network-policies (kind's enforcer) cannot run
+ * here: it needs an nftables `queue` rule and this kernel lacks CONFIG_NFT_QUEUE.
+ */
+export function kubeRouterArgs(l: NodeLayout, kubeconfig: string): string[] {
+  return [
+    "--kubeconfig",
+    kubeconfig,
+    "--run-firewall=true",
+    "--run-router=false",
+    "--run-service-proxy=false",
+    "--enable-cni=false",
+    "--enable-ipv4=true",
+    "--enable-ipv6=false",
+    "--hostname-override",
+    l.nodeName,
+    "--service-cluster-ip-range",
+    l.serviceCidr,
+    "--health-port",
+    String(l.ports.routerHealth),
+    "--metrics-port",
+    "0",
+  ];
+}
+
 /** Labels of the real node: the zone keys the stages' spread constraints read, and a role. */
 export function nodeLabels(): Record<string, string> {
   return {

@@ -152,16 +152,23 @@ export function writeSysctl(key: string, value: string): void {
   fs.writeFileSync(sysctlPath(key), value);
 }
 
-/** Saves the sysctls the node changes, once: an `up` after a crash must not save the changed values. */
-export function saveSysctls(file: string): void {
+/** Shared places containerd writes to whatever its config says; removed at down if `up` made them. */
+export const SHARED_DIRS = ["/run/containerd", "/run/containerd/s"];
+
+/**
+ * Saves the sysctls the node changes and which shared dirs did not exist yet, once: an `up` after
+ * a crash must not save the changed values.
+ */
+export function saveHostState(file: string): void {
   if (fs.existsSync(file)) return;
   const saved: Record<string, string> = {};
   for (const k of SYSCTLS) {
     const v = readSysctl(k);
     if (v !== undefined) saved[k] = v;
   }
+  const createdDirs = SHARED_DIRS.filter((d) => !fs.existsSync(d));
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ sysctls: saved }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ sysctls: saved, createdDirs }, null, 2));
 }
 
 /** cgroup v1 controllers mounted under /sys/fs/cgroup (name -> mount dir). */
@@ -219,8 +226,11 @@ export function observe(cgroupRoot: string, hostChanges: string): Observed {
     .map((l) => l.split(":")[1]?.trim().split("@")[0])
     .filter((x): x is string => Boolean(x));
   let savedSysctls: Record<string, string> = {};
+  let createdDirs: string[] = [];
   try {
-    savedSysctls = JSON.parse(fs.readFileSync(hostChanges, "utf8")).sysctls ?? {};
+    const saved = JSON.parse(fs.readFileSync(hostChanges, "utf8"));
+    savedSysctls = saved.sysctls ?? {};
+    createdDirs = (saved.createdDirs ?? []).filter((d: string) => SHARED_DIRS.includes(d));
   } catch {
     /* nothing saved: nothing to restore */
   }
@@ -229,10 +239,12 @@ export function observe(cgroupRoot: string, hostChanges: string): Observed {
     mountinfo: fs.readFileSync("/proc/self/mountinfo", "utf8"),
     iptables,
     links,
+    ipsets: which("ipset") ? sh("ipset", ["list", "-n"], { allowFail: true }).split("\n").filter(Boolean) : [],
     cgroupPids: [...pids].filter((p) => p !== process.pid),
     cgroups,
     savedSysctls,
     sysctlsNow,
+    createdDirs,
   };
 }
 
@@ -258,8 +270,18 @@ export function execute(steps: Step[]): string[] {
         case "link-del":
           sh("ip", ["link", "del", s.name]);
           break;
+        case "ipset-destroy":
+          sh("ipset", ["destroy", s.name]);
+          break;
         case "sysctl":
           writeSysctl(s.key, s.value);
+          break;
+        case "rmdir-empty":
+          try {
+            fs.rmdirSync(s.path);
+          } catch {
+            /* not empty (someone else's) or gone: leave it */
+          }
           break;
         case "rmdir":
           for (let i = 0; ; i++) {

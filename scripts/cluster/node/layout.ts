@@ -12,6 +12,7 @@ export interface Ports {
   kubeletHealthz: number;
   proxyHealthz: number;
   proxyMetrics: number;
+  routerHealth: number;
 }
 
 export interface NodeLayout {
@@ -92,6 +93,7 @@ export function layoutFor(clusterDir: string, env: NodeJS.ProcessEnv = {}): Node
       kubeletHealthz: num("STAGECRAFT_NODE_KUBELET_HEALTHZ_PORT", 10248),
       proxyHealthz: num("STAGECRAFT_NODE_PROXY_HEALTHZ_PORT", 10256),
       proxyMetrics: num("STAGECRAFT_NODE_PROXY_METRICS_PORT", 10249),
+      routerHealth: num("STAGECRAFT_NODE_ROUTER_HEALTH_PORT", 20244),
     },
     containerdSocket,
     cgroupRoot: DEFAULTS.cgroupRoot,

@@ -14,9 +14,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { corednsManifests, kubeletApiRbac, storageClassManifest, COREDNS_IMAGE } from "./addons";
+import { corednsManifests, kubeletApiRbac, kubeRouterRbac, storageClassManifest, COREDNS_IMAGE } from "./addons";
 import { cleanupPlan, describe } from "./cleanup";
-import { cniConflist, containerdConfig, kubeletArgs, kubeletConfig, kubeProxyConfig, PAUSE_IMAGE } from "./config";
+import { cniConflist, containerdConfig, kubeletArgs, kubeletConfig, kubeProxyConfig, kubeRouterArgs, PAUSE_IMAGE } from "./config";
 import { runController } from "./controller";
 import * as host from "./host";
 import { BASE_IMAGE, baseArchive, corednsArchive, importImage, pauseArchive } from "./images";
@@ -29,13 +29,14 @@ const clusterDir = process.env.STAGECRAFT_CLUSTER_DIR || path.join(tools, "clust
 const kubectlBin = path.join(bin, "kubectl");
 const { log, Fail, sh } = host;
 
-function procs(l: NodeLayout): Record<"containerd" | "kubelet" | "kube-proxy" | "node-controller", host.Proc> {
+function procs(l: NodeLayout): Record<"containerd" | "kubelet" | "kube-proxy" | "kube-router" | "node-controller", host.Proc> {
   const p = paths(l);
   const kc = (n: string) => path.join(p.kubeconfigs, `${n}.kubeconfig`);
   return {
     containerd: { name: "containerd", bin: host.which("containerd") || "/usr/bin/containerd", args: ["--config", p.containerdConfig] },
     kubelet: { name: "kubelet", bin: path.join(bin, "kubelet"), args: kubeletArgs(l, kc("kubelet")) },
     "kube-proxy": { name: "kube-proxy", bin: path.join(bin, "kube-proxy"), args: ["--config", p.proxyConfig] },
+    "kube-router": { name: "kube-router", bin: path.join(bin, "kube-router"), args: kubeRouterArgs(l, kc("kube-router")) },
     "node-controller": {
       name: "node-controller",
       bin: process.execPath,
@@ -52,7 +53,7 @@ function preflight(): void {
   const missing = ["containerd", "runc", "ctr", "iptables", "ip"].filter((b) => !host.which(b));
   if (!fs.existsSync("/usr/lib/cni/bridge")) missing.push("/usr/lib/cni/bridge");
   if (missing.length) throw new Fail(`missing ${missing.join(", ")}. Fix: bash scripts/node-packages.sh`);
-  for (const b of ["kubelet", "kube-proxy", "coredns"])
+  for (const b of ["kubelet", "kube-proxy", "coredns", "kube-router"])
     if (!fs.existsSync(path.join(bin, b))) throw new Fail(`no ${b} in ${bin}. Fix: bash scripts/cluster-tools.sh --real-node`);
 }
 
@@ -86,7 +87,7 @@ async function cleanup(l: NodeLayout): Promise<void> {
       true,
     );
   }
-  for (const n of ["node-controller", "kube-proxy", "kubelet"] as const) await host.stop(ps[n], p.pids);
+  for (const n of ["node-controller", "kube-router", "kube-proxy", "kubelet"] as const) await host.stop(ps[n], p.pids);
   // Containers the drain missed: stop them through containerd so their shims exit.
   const cd = host.livePid(p.pids, "containerd", ps.containerd.bin);
   if (cd) {
@@ -116,7 +117,7 @@ async function prepare(l: NodeLayout): Promise<void> {
     await cleanup(l);
     fs.rmSync(p.hostChanges, { force: true });
   }
-  host.saveSysctls(p.hostChanges);
+  host.saveHostState(p.hostChanges);
   if (!sh("ip", ["-o", "link", "show"]).includes(` ${l.bridge}:`)) {
     sh("ip", ["link", "add", l.bridge, "type", "bridge"]);
     sh("ip", ["addr", "add", `${l.nodeIp}/32`, "dev", l.bridge]);
@@ -190,6 +191,15 @@ async function up(l: NodeLayout): Promise<void> {
     () => sh("curl", ["-sf", `http://127.0.0.1:${l.ports.proxyHealthz}/healthz`], { allowFail: true }) !== "",
     path.join(p.logs, "kube-proxy.log"),
     () => !host.alive(kp),
+  );
+  kubectl(["apply", "-f", "-"], kubeRouterRbac());
+  const kr = host.start(ps["kube-router"], p.pids, p.logs);
+  await host.waitFor(
+    "kube-router (NetworkPolicies) healthy",
+    60,
+    () => sh("curl", ["-sf", `http://127.0.0.1:${l.ports.routerHealth}/healthz`], { allowFail: true }) !== "",
+    path.join(p.logs, "kube-router.log"),
+    () => !host.alive(kr),
   );
   host.start(ps["node-controller"], p.pids, p.logs);
 

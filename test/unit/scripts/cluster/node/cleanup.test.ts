@@ -89,6 +89,7 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
     mountinfo,
     iptables: [{ bin: "iptables", table: "nat", listing: "-N KUBE-X\n" }],
     links: ["lo", "eth0", "stagecraft0", "stagecraft-pod", "veth1"],
+    ipsets: ["KUBE-SRC-ABC", "kube-router-local-ips", "someone-elses"],
     cgroupPids: [4242],
     cgroups: {
       "/sys/fs/cgroup/cpu": [
@@ -99,6 +100,7 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
     },
     savedSysctls: { "kernel.panic": "1" },
     sysctlsNow: { "kernel.panic": "10" },
+    createdDirs: ["/run/containerd", "/run/containerd/s"],
   };
   expect(cleanupPlan(o, "/s/node", ["stagecraft-pod", "stagecraft0"]).map(describeStep)).toEqual([
     "kill -KILL 4242 (left in the node's cgroups)",
@@ -108,12 +110,16 @@ test("the whole plan: stray processes, mounts, iptables, bridge, sysctls, cgroup
     "umount /s/node/with space",
     "iptables -t nat -F KUBE-X",
     "iptables -t nat -X KUBE-X",
+    "ipset destroy KUBE-SRC-ABC",
+    "ipset destroy kube-router-local-ips",
     "ip link del stagecraft-pod",
     "ip link del stagecraft0",
     "sysctl kernel.panic=1",
     "rmdir /sys/fs/cgroup/cpu/stagecraft/kubepods/besteffort",
     "rmdir /sys/fs/cgroup/cpu/stagecraft/kubepods",
     "rmdir /sys/fs/cgroup/cpu/stagecraft",
+    "rmdir /run/containerd/s (if empty)",
+    "rmdir /run/containerd (if empty)",
   ]);
 });
 

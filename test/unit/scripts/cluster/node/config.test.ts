@@ -5,6 +5,7 @@ import {
   kubeletArgs,
   kubeletConfig,
   kubeProxyConfig,
+  kubeRouterArgs,
   PAUSE_IMAGE,
 } from "../../../../../scripts/cluster/node/config";
 import { layoutFor, paths } from "../../../../../scripts/cluster/node/layout";
@@ -105,5 +106,16 @@ describe("kube-proxy", () => {
       hostnameOverride: "stagecraft-node",
       clientConnection: { kubeconfig: "/kc" },
     });
+  });
+});
+
+describe("kube-router", () => {
+  test("enforces NetworkPolicies only: kube-proxy proxies, the bridge plugin wires pods, one node needs no routes", () => {
+    const a = kubeRouterArgs(l, "/kc");
+    expect(a).toEqual(
+      expect.arrayContaining(["--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--enable-cni=false"]),
+    );
+    expect(a[a.indexOf("--hostname-override") + 1]).toBe("stagecraft-node");
+    expect(a[a.indexOf("--health-port") + 1]).toBe("20244");
   });
 });
