@@ -3,7 +3,7 @@
  * mmdebstrap bookworm base loaded as debian:bookworm-slim, saves each as a docker-archive in
  * .tools/images/built, imports it into the real node's containerd when one runs, and pushes when asked.
  *
- *   npm run images -- build [NAME...] [--push REGISTRY]
+ *   npx stagecraft images build [NAME...] [--push REGISTRY]    (or npm run images -- build ...)
  *
  * Cached by content hash (catalog.ts): an image whose Dockerfile, context files and base did not
  * change is neither rebuilt nor re-imported. podman keeps its storage in .tools/podman and builds
@@ -110,10 +110,12 @@ function importToNode(e: ImageEntry, archive: string): void {
   log(`${e.name}: imported into the real node's containerd in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
 
-function main(argv: string[]): number {
+/** `stagecraft images build [NAME...] [--push REGISTRY]` (also `npm run images -- build ...`). */
+export function imagesCommand(argv: string[]): number {
+  setLogPrefix("images");
   const [cmd, ...rest] = argv;
   if (cmd !== "build") {
-    process.stderr.write("usage: npm run images -- build [NAME...] [--push REGISTRY]\n");
+    process.stderr.write("usage: stagecraft images build [NAME...] [--push REGISTRY]\n");
     return 2;
   }
   let registry: string | undefined;
@@ -146,10 +148,14 @@ function main(argv: string[]): number {
   return 0;
 }
 
-setLogPrefix("images");
-try {
-  process.exit(main(process.argv.slice(2)));
-} catch (e) {
-  log(`error: ${e instanceof Fail ? e.message : (e as Error).stack}`);
-  process.exit(1);
+/** Runs the command; a Fail is the user's error (its message names the fix), anything else a bug. */
+export function runImages(argv: string[]): number {
+  try {
+    return imagesCommand(argv);
+  } catch (e) {
+    log(`error: ${e instanceof Fail ? e.message : (e as Error).stack}`);
+    return 1;
+  }
 }
+
+if (require.main === module) process.exit(runImages(process.argv.slice(2)));
