@@ -70,10 +70,16 @@ export function start(p: Proc, pids: string, logs: string): number {
   return child.pid;
 }
 
+/** Running, and not a zombie: an exited process that was not our child waits for init to reap it. */
 export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
