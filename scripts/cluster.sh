@@ -452,6 +452,9 @@ down() {
   wait
   stop kube-apiserver
   stop etcd
+  if [[ -d "$STATE/node" || "$MODE" == real-node ]]; then
+    "${NODE_PROGRAM[@]}" release || die "real node: cleanup incomplete (above); fix it, then run down again"
+  fi
   rm -rf "$STATE"
   log "down: state ${STATE#"$STAGECRAFT_ROOT/"} removed"
 }

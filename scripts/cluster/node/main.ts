@@ -6,7 +6,9 @@
  *                       create the node's bridge and address (the apiserver binds to it)
  *   main.ts up          after it: configs, containerd, images, kubelet, kube-proxy, controller,
  *                       CoreDNS; waits for node Ready and CoreDNS Ready
- *   main.ts down        drain the node, stop every process by PID, undo every host change
+ *   main.ts down        drain the node, stop every process by PID, undo every host change but the
+ *                       node's bridge (the apiserver still listens on its address)
+ *   main.ts release     after the control plane stopped: the node's bridge, and the records of `up`
  *   main.ts status      the node's processes
  *   main.ts controller  (internal) the controller process itself
  *
@@ -74,7 +76,7 @@ function claimMachine(l: NodeLayout): void {
   fs.writeFileSync(owner, l.dir + "\n");
 }
 
-async function cleanup(l: NodeLayout): Promise<void> {
+async function cleanup(l: NodeLayout, bridges: string[]): Promise<void> {
   const p = paths(l);
   const ps = procs(l);
   // Drain first, while the apiserver and kubelet run: the kubelet stops each pod and CNI DEL runs.
@@ -99,7 +101,7 @@ async function cleanup(l: NodeLayout): Promise<void> {
   await host.stop(ps.containerd, p.pids);
   // Shims whose containerd died before them (a crash) still name our socket.
   for (const pid of host.pidsWithArg(l.containerdSocket)) await host.stopPid("containerd-shim", pid, 2000);
-  const plan = cleanupPlan(host.observe(l.cgroupRoot, p.hostChanges), l.dir, [l.podBridge, l.bridge]);
+  const plan = cleanupPlan(host.observe(l.cgroupRoot, p.hostChanges), l.dir, bridges);
   for (const s of plan) log(`cleanup: ${describe(s)}`);
   const failed = host.execute(plan);
   if (failed.length) throw new Fail(`cleanup left:\n  ${failed.join("\n  ")}`);
@@ -114,7 +116,7 @@ async function prepare(l: NodeLayout): Promise<void> {
   const links = sh("ip", ["-o", "link", "show"]);
   if (!running && (fs.existsSync(p.hostChanges) || links.includes(` ${l.bridge}:`) || links.includes(` ${l.podBridge}:`))) {
     log("a previous run left state behind (crash?): cleaning it up first");
-    await cleanup(l);
+    await cleanup(l, [l.podBridge, l.bridge]);
     fs.rmSync(p.hostChanges, { force: true });
   }
   host.saveHostState(p.hostChanges);
@@ -238,14 +240,20 @@ async function main(): Promise<number> {
       await up(l);
       return 0;
     case "down":
-      await cleanup(l);
+      // The node's bridge stays until `release`: deleting the apiserver's address first made its
+      // shutdown hang on its own loopback client (RemoveEndpoints timed out, 80 s to exit).
+      await cleanup(l, [l.podBridge]);
+      log("down: every process stopped, host changes undone but the bridge (main.ts release)");
+      return 0;
+    case "release":
+      await cleanup(l, [l.podBridge, l.bridge]);
       fs.rmSync(paths(l).hostChanges, { force: true });
       try {
         if (fs.readFileSync("/run/stagecraft-real-node", "utf8").trim() === l.dir) fs.rmSync("/run/stagecraft-real-node");
       } catch {
         /* not ours or absent */
       }
-      log("down: every process stopped, host changes undone");
+      log("release: node bridge removed; every host change undone");
       return 0;
     case "status":
       return status(l) ? 0 : 1;
@@ -253,7 +261,7 @@ async function main(): Promise<number> {
       await runController(kubectlBin, l.lbPool, paths(l).volumes, path.join(clusterDir, "kubeconfig"));
       return 0;
     default:
-      process.stderr.write("usage: main.ts prepare|up|down|status|controller\n");
+      process.stderr.write("usage: main.ts prepare|up|down|release|status|controller\n");
       return 2;
   }
 }
