@@ -118,9 +118,6 @@ wait_for() {
   log "$name: $what"
 }
 
-# running PID: alive and not a zombie (an exited process we did not start waits for init to reap it).
-running() { [[ -r "/proc/$1/stat" ]] && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]]; }
-
 stop() {
   local name="$1" pid
   if ! pid="$(live_pid "$name")"; then
@@ -128,8 +125,8 @@ stop() {
     return
   fi
   kill -TERM "$pid"
-  for _ in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
-  if running "$pid"; then
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
     log "$name: still running 10s after SIGTERM, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
