@@ -177,8 +177,11 @@ export function saveHostState(file: string): void {
   fs.writeFileSync(file, JSON.stringify({ sysctls: saved, createdDirs }, null, 2));
 }
 
-/** cgroup v1 controllers mounted under /sys/fs/cgroup (name -> mount dir). */
-export function cgroupControllers(): string[] {
+/**
+ * cgroup hierarchies mounted under /sys/fs/cgroup: the v1 controllers, plus (withUnified) the
+ * hybrid mode's empty v2 tree, where the kubelet mirrors its kubepods dirs too.
+ */
+export function cgroupControllers(withUnified = false): string[] {
   const base = "/sys/fs/cgroup";
   if (!fs.existsSync(base)) return [];
   return fs
@@ -190,7 +193,7 @@ export function cgroupControllers(): string[] {
           fs.statSync(d).isDirectory() &&
           !fs.lstatSync(d).isSymbolicLink() &&
           fs.existsSync(path.join(d, "cgroup.procs")) &&
-          !d.endsWith("/unified")
+          (withUnified || !d.endsWith("/unified"))
         );
       } catch {
         return false;
@@ -208,7 +211,7 @@ function walk(dir: string): string[] {
 export function observe(cgroupRoot: string, hostChanges: string): Observed {
   const cgroups: Record<string, string[]> = {};
   const pids = new Set<number>();
-  for (const c of cgroupControllers()) {
+  for (const c of cgroupControllers(true)) {
     const dirs = walk(path.join(c, cgroupRoot));
     cgroups[c] = dirs;
     for (const d of dirs) {
