@@ -4,6 +4,10 @@
 # upstream, a stamp of go.mod + go.sum + build flags, rebuilt only when one of those changes.
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  <- scripts/toolchain/kube
 #   kwok                                                             <- scripts/toolchain/kwok
+# With --real-node (or STAGECRAFT_REAL_NODE=1), also what the real node runs:
+#   kubelet, kube-proxy (same module and version as the control plane) <- scripts/toolchain/kube
+#   coredns                                                          <- scripts/toolchain/coredns
+#   kube-router (NetworkPolicy enforcer, local test cluster only)    <- scripts/toolchain/kube-router
 # etcd comes from Debian (apt-get install etcd-server); see ETCD below for why that is enough.
 # Called by scripts/cluster.sh; safe to run on its own and to re-run.
 set -euo pipefail
@@ -70,10 +74,33 @@ STEP=1/2 EXPECT=1500 build_many "$KUBE_DIR" "
   kubectl=k8s.io/kubernetes/cmd/kubectl" \
   -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
 
+REAL_NODE=0
+[[ "${1:-}" == --real-node || "${STAGECRAFT_REAL_NODE:-}" == 1 ]] && REAL_NODE=1
+if ((REAL_NODE)); then
+  # A second go build in the same module with the same flags: the packages the control plane
+  # already compiled come from Go's build cache, only the node's own are compiled.
+  build_many "$KUBE_DIR" "
+    kubelet=k8s.io/kubernetes/cmd/kubelet
+    kube-proxy=k8s.io/kubernetes/cmd/kube-proxy" \
+    -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
+fi
+
 # --- KWOK -------------------------------------------------------------------------------------
 KWOK_DIR=scripts/toolchain/kwok
 KWOK_VERSION="$(awk '$1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KWOK_DIR/go.mod")"
 STEP=2/2 EXPECT=300 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+
+# --- CoreDNS (real node only) -----------------------------------------------------------------
+if ((REAL_NODE)); then
+  COREDNS_DIR=scripts/toolchain/coredns
+  COREDNS_VERSION="$(awk '$1 == "github.com/coredns/coredns" {print $2; exit}' "$COREDNS_DIR/go.mod")"
+  build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
+  KROUTER_DIR=scripts/toolchain/kube-router
+  KROUTER_VERSION="$(awk '$1 == "github.com/cloudnativelabs/kube-router/v2" {print $2; exit}' "$KROUTER_DIR/go.mod")"
+  build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KROUTER_VERSION"
+  log "ready: kubelet, kube-proxy $KUBE_VERSION, coredns $COREDNS_VERSION, kube-router $KROUTER_VERSION"
+fi
 
 log "ready: kube $KUBE_VERSION (apiserver, controller-manager, scheduler, kubectl), kwok $KWOK_VERSION"

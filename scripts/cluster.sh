@@ -6,12 +6,18 @@
 #
 #   npm run cluster -- up       build the binaries if needed (scripts/cluster-tools.sh), start
 #                                what is not running yet, create nodes/storage, wait until Ready
+#   npm run cluster -- up --real-node
+#                                the same plus a real node (containerd, kubelet, kube-proxy, CoreDNS,
+#                                kube-router for NetworkPolicies, volumes, LoadBalancer addresses):
+#                                scripts/cluster/node/main.ts.
+#                                The kwok nodes are then tainted stagecraft.local/fake:NoSchedule, so
+#                                only pods that tolerate it land there (Kong, which cannot run here).
 #   npm run cluster -- status   what runs, with PIDs, and the nodes
 #   npm run cluster -- down     stop every process `up` started (by PID) and delete the state
 #   npm run cluster -- env      print `export KUBECONFIG=...` (eval "$(npm run -s cluster -- env)")
 #
 # Everything lives in .tools/cluster (git-ignored): pki/, kubeconfig (admin), kubeconfigs/ (one
-# identity per component), pids/, logs/, etcd/. Ports are fixed so the kubeconfig stays valid
+# identity per component), pids/, logs/, etcd/, mode (kwok | real-node), node/ (the real node's). Ports are fixed so the kubeconfig stays valid
 # across restarts; override them when they clash with something else on the machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -32,11 +38,19 @@ SCHED_PORT="${STAGECRAFT_CLUSTER_SCHEDULER_PORT:-10259}"
 SERVICE_CIDR="10.96.0.0/16" # the `kubernetes` Service gets its first address, 10.96.0.1
 POD_CIDR="10.244.0.1/16"    # kwok hands out pod IPs from here, counting up from 10.244.0.1
 NODES=(a b c)               # one fake node per zone, so topologySpreadConstraints have 3 zones
+# The real node's address (scripts/cluster/node/layout.ts): the apiserver binds and advertises it
+# so pods reach the `kubernetes` Service; it sits on the node's bridge, made by `node prepare`.
+NODE_IP=10.250.0.1
+NODE_NAME=stagecraft-node
+NODE_PROGRAM=(node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/cluster/node/main.ts")
 PV_COUNT="${STAGECRAFT_CLUSTER_PVS:-40}"
 PV_SIZE="100Gi"
 # Start order (`down` stops them in reverse).
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
-API="https://127.0.0.1:$API_PORT"
+# kwok (fake nodes only) or real-node; fixed for the life of the state dir.
+MODE="$(cat "$STATE/mode" 2>/dev/null || echo kwok)"
+api_host() { [[ "$MODE" == real-node ]] && echo "$NODE_IP" || echo 127.0.0.1; }
+API="https://$(api_host):$API_PORT"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -159,7 +173,7 @@ extendedKeyUsage=clientAuth"
   issue apiserver kube-apiserver "" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,IP:$NODE_IP,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   # One identity per client, each mapped by the bootstrap RBAC roles (system:masters = admin).
   issue admin stagecraft-admin system:masters "$client"
   issue kube-controller-manager system:kube-controller-manager "" "$client"
@@ -168,6 +182,17 @@ subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubern
   # gets cluster-admin, as kwokctl gives it.
   issue kwok kwok system:masters "$client"
   issue front-proxy-client front-proxy-client "" "$client" front-proxy-ca
+  # The real node's identities: the kubelet as system:node:NAME (the Node authorizer), kube-proxy
+  # as system:kube-proxy (bound to system:node-proxier), the apiserver's client for the kubelet
+  # API (logs, exec; bound to system:kubelet-api-admin by the node program), the kubelet's serving cert.
+  issue kubelet "system:node:$NODE_NAME" system:nodes "$client"
+  issue kube-proxy system:kube-proxy "" "$client"
+  issue kube-apiserver-kubelet-client kube-apiserver-kubelet-client "" "$client"
+  issue kube-router kube-router "" "$client" # the NetworkPolicy enforcer (RBAC: scripts/cluster/node/addons.ts)
+  issue kubelet-serving "$NODE_NAME" "" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME"
   # Service-account tokens: the apiserver signs with the private key, the controller-manager's
   # token controller too; both verify with the public key.
   if [[ ! -f "$PKI/sa.key" ]]; then
@@ -219,12 +244,21 @@ start_etcd() {
 }
 
 start_apiserver() {
-  # --endpoint-reconciler-type=none: the apiserver would publish its advertise address as the
-  # Endpoints of the `kubernetes` Service, and a loopback address is invalid there. No pod runs
-  # for real, so nothing in the cluster needs to reach the API through that Service.
+  local net=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+  if [[ "$MODE" == real-node ]]; then
+    # Real pods reach the API through the `kubernetes` Service, whose endpoint is the advertise
+    # address: the node IP. The hostname resolves to 127.0.0.1 here, so logs/exec dial the
+    # kubelet by its InternalIP, with a client cert the kubelet trusts.
+    net=(--bind-address "$NODE_IP" --advertise-address "$NODE_IP" --endpoint-reconciler-type lease
+      --kubelet-preferred-address-types InternalIP,Hostname
+      --kubelet-client-certificate "$PKI/kube-apiserver-kubelet-client.crt"
+      --kubelet-client-key "$PKI/kube-apiserver-kubelet-client.key")
+  fi
+  # KWOK only: --endpoint-reconciler-type=none: the apiserver would publish its advertise address
+  # as the Endpoints of the `kubernetes` Service, and a loopback address is invalid there. No pod
+  # runs for real, so nothing in the cluster needs to reach the API through that Service.
   start kube-apiserver \
-    --bind-address 127.0.0.1 --secure-port "$API_PORT" --advertise-address 127.0.0.1 \
-    --endpoint-reconciler-type none \
+    "${net[@]}" --secure-port "$API_PORT" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --client-ca-file "$PKI/ca.crt" \
@@ -269,10 +303,13 @@ start_scheduler() {
 
 start_kwok() {
   # Out of cluster, managing only the nodes annotated kwok.x-k8s.io/node=fake (all three here).
-  # Its Stages (scripts/cluster/kwok.yaml) add LoadBalancer ingress and PV recycling to the
+  # Its Stages (scripts/cluster/kwok.yaml, kwok-lb.yaml) add PV recycling and LoadBalancer ingress to the
   # built-in node and pod stages. No --server-address: kwok opens no port.
+  # With a real node, LoadBalancer addresses come from its controller (reachable ones), not kwok.
+  local configs=(--config "$CONFIG_DIR/kwok.yaml")
+  [[ "$MODE" == real-node ]] || configs+=(--config "$CONFIG_DIR/kwok-lb.yaml")
   start kwok \
-    --kubeconfig "$KCS/kwok.kubeconfig" --config "$CONFIG_DIR/kwok.yaml" \
+    --kubeconfig "$KCS/kwok.kubeconfig" "${configs[@]}" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --manage-nodes-with-label-selector= --manage-single-node= \
@@ -302,6 +339,7 @@ metadata:
     topology.kubernetes.io/region: local
     topology.kubernetes.io/zone: local-$z
     type: kwok
+$([[ "$MODE" == real-node ]] && printf 'spec:\n  taints:\n    - { key: stagecraft.local/fake, value: "true", effect: NoSchedule }')
 status:
   addresses:
     - { type: InternalIP, address: 10.0.0.$i }
@@ -342,11 +380,13 @@ bootstrap() {
   local kubectl="$BIN/kubectl" have z i nodes=() pvs=()
   have=" $("$kubectl" get nodes,pv -o name | tr '\n' ' ') "
   for z in "${NODES[@]}"; do [[ "$have" == *" node/stagecraft-$z "* ]] || nodes+=("$z"); done
-  for i in $(seq -w 1 "$PV_COUNT"); do [[ "$have" == *" persistentvolume/stagecraft-pv-$i "* ]] || pvs+=("$i"); done
+  # With a real node, the node program's StorageClass provisions real directories instead.
+  [[ "$MODE" == real-node ]] || for i in $(seq -w 1 "$PV_COUNT"); do [[ "$have" == *" persistentvolume/stagecraft-pv-$i "* ]] || pvs+=("$i"); done
   if ((${#nodes[@]})); then
     nodes_yaml "${nodes[@]}" | "$kubectl" create -f - >/dev/null
     log "nodes: created ${nodes[*]/#/stagecraft-}"
   fi
+  [[ "$MODE" == real-node ]] && return
   "$kubectl" apply -f "$CONFIG_DIR/storage.yaml" >/dev/null
   if ((${#pvs[@]})); then
     pvs_yaml "${pvs[@]}" | "$kubectl" create -f - >/dev/null
@@ -357,15 +397,28 @@ bootstrap() {
 
 # --- commands -------------------------------------------------------------------------------
 up() {
-  command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
+  local want=kwok
+  [[ "${1:-}" == --real-node || "${STAGECRAFT_REAL_NODE:-}" == 1 ]] && want=real-node
+  if [[ -f "$STATE/mode" && "$MODE" != "$want" ]]; then
+    die "the cluster in ${STATE#"$STAGECRAFT_ROOT/"} was started as '$MODE', not '$want'. Fix: npm run cluster -- down, then up again"
+  fi
+  MODE="$want" API="https://$(api_host):$API_PORT" >/dev/null || die "openssl is missing (apt-get install openssl)"
   command -v setsid >/dev/null || die "setsid is missing (apt-get install util-linux)"
   [[ -x "$(binary etcd)" ]] || die "etcd is missing: bash scripts/servers.sh (Debian's etcd-server) or set STAGECRAFT_ETCD"
-  bash "$STAGECRAFT_ROOT/scripts/cluster-tools.sh"
+  if [[ "$MODE" == real-node ]]; then
+    bash "$STAGECRAFT_ROOT/scripts/node-packages.sh"
+    bash "$STAGECRAFT_ROOT/scripts/cluster-tools.sh" --real-node
+  else
+    bash "$STAGECRAFT_ROOT/scripts/cluster-tools.sh"
+  fi
   mkdir -p "$STATE" "$PIDS" "$LOGS" "$KCS"
+  echo "$MODE" >"$STATE/mode"
   pki
   kubeconfig "$KUBECONFIG" admin
   local c
-  for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$KCS/$c.kubeconfig" "$c"; done
+  for c in kube-controller-manager kube-scheduler kwok kubelet kube-proxy kube-router; do kubeconfig "$KCS/$c.kubeconfig" "$c"; done
+  # The bridge and node IP exist before the apiserver binds to them.
+  [[ "$MODE" == real-node ]] && "${NODE_PROGRAM[@]}" prepare
 
   local t0=$SECONDS
   start_etcd
@@ -378,11 +431,17 @@ up() {
   # Pods are refused in a namespace until its `default` ServiceAccount exists.
   wait_for kube-controller-manager "default ServiceAccount created" 60 \
     "$BIN/kubectl" -n default get serviceaccount default
+  [[ "$MODE" == real-node ]] && "${NODE_PROGRAM[@]}" up
   log "up in $((SECONDS - t0))s: $("$BIN/kubectl" version -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).serverVersion.gitVersion') on $API"
   log "kubeconfig: export KUBECONFIG=$KUBECONFIG"
 }
 
 down() {
+  # The real node first, while the apiserver still runs: it drains its pods so the kubelet tears
+  # their networks down, then stops its processes and undoes its host changes.
+  if [[ -d "$STATE/node" || "$MODE" == real-node ]]; then
+    "${NODE_PROGRAM[@]}" down || die "real node: cleanup incomplete (above); fix it, then run down again"
+  fi
   # The clients first, together (each takes a second or two to shut down), then the apiserver,
   # then etcd, so nothing writes to a store that is already gone.
   local c
@@ -390,6 +449,9 @@ down() {
   wait
   stop kube-apiserver
   stop etcd
+  if [[ -d "$STATE/node" || "$MODE" == real-node ]]; then
+    "${NODE_PROGRAM[@]}" release || die "real node: cleanup incomplete (above); fix it, then run down again"
+  fi
   rm -rf "$STATE"
   log "down: state ${STATE#"$STAGECRAFT_ROOT/"} removed"
 }
@@ -408,8 +470,13 @@ status() {
     printf '\nAPI %s ready, KUBECONFIG=%s\n\n' "$API" "$KUBECONFIG"
     "$BIN/kubectl" get nodes -L topology.kubernetes.io/zone
   fi
+  local node_ok=0
+  if [[ "$MODE" == real-node ]]; then
+    printf '\nreal node:\n'
+    "${NODE_PROGRAM[@]}" status || node_ok=1
+  fi
   # Exit status for scripts: 0 only when everything runs.
-  ((running == ${#COMPONENTS[@]}))
+  ((running == ${#COMPONENTS[@]} && node_ok == 0))
 }
 
 # up and down change the state: one at a time per state dir (e.g. two test workers calling `up`
@@ -422,9 +489,9 @@ locked() {
 }
 
 case "${1:-}" in
-  up) locked up ;;
+  up) locked up "${2:-}" ;;
   down) locked down ;;
   status) status ;;
   env) echo "export KUBECONFIG=$KUBECONFIG" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--real-node]|down|status|env" >&2; exit 2 ;;
 esac
