@@ -20,7 +20,7 @@ describe("stagecraft command dispatch", () => {
     const r = await run(["frob"]);
     expect(r.code).toBe(2);
     expect(r.err.split("\n")[0]).toBe(
-      'stagecraft: unknown command "frob". Fix: use one of: validate, compare, summarise, promote, render-tree',
+      'stagecraft: unknown command "frob". Fix: use one of: validate, compare, summarise, promote, render-tree, images',
     );
     expect(r.err.match(/usage: stagecraft/g)).toHaveLength(1);
     expect(r.out).toBe("");
