@@ -8,7 +8,6 @@ connection was refused (the request never left), so a write is never applied twi
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -50,7 +49,7 @@ class HttpCaller:
                 last = e
                 if method != "GET":
                     break
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as e:
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 last = e
                 refused = isinstance(getattr(e, "reason", e), ConnectionRefusedError)
                 if method != "GET" and not refused:
@@ -67,4 +66,4 @@ def _error_body(e: urllib.error.HTTPError) -> dict[str, str]:
         return {}
 
 
-__all__ = ["HttpCaller", "ApiError"]
+__all__ = ["ApiError", "HttpCaller"]

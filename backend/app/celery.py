@@ -39,7 +39,12 @@ def celery_config(s: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
         "beat_schedule": {
-            "prune-notifications": {"task": "notifications.prune", "schedule": PRUNE_EVERY_S, "kwargs": {"days": 30}, "options": {"queue": queues[0]}},
+            "prune-notifications": {
+                "task": "notifications.prune",
+                "schedule": PRUNE_EVERY_S,
+                "kwargs": {"days": 30},
+                "options": {"queue": queues[0]},
+            },
         },
         "timezone": "UTC",
     }

@@ -43,7 +43,8 @@ class LocalAccounts:
                 user = User.objects.using("default").create(username=username, display_name=display_name)
         except IntegrityError as e:
             raise Conflict(f"username '{username}' is taken") from e
-        return user.as_dict()
+        out: dict[str, Any] = user.as_dict()
+        return out
 
     def get(self, user_id: int) -> dict[str, Any]:
         from app.accounts.models import User
@@ -52,14 +53,15 @@ class LocalAccounts:
         user = User.objects.using("default").filter(pk=user_id).first()
         if user is None:
             raise NotFound(f"user {user_id} not found")
-        return user.as_dict()
+        out: dict[str, Any] = user.as_dict()
+        return out
 
 
 class LocalPosts:
     def create(self, author_id: int, body: str) -> dict[str, Any]:
         from app.posts.models import Post
 
-        post = Post.objects.using("default").create(author_id=author_id, body=body).as_dict()
+        post: dict[str, Any] = Post.objects.using("default").create(author_id=author_id, body=body).as_dict()
         # The owner of the post announces it: a Celery task where this service has workers,
         # inline otherwise (an RPC data service has none).
         from app.notifications.tasks import announce
@@ -79,7 +81,8 @@ class LocalPosts:
         post = Post.objects.using("default").filter(pk=post_id).first()
         if post is None:
             raise NotFound(f"post {post_id} not found")
-        return post.as_dict()
+        out: dict[str, Any] = post.as_dict()
+        return out
 
     def notifications(self, user_id: int) -> list[dict[str, Any]]:
         from app.notifications.models import Notification

@@ -20,6 +20,10 @@ class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(ApiError):
+    status, code = 405, "method_not_allowed"
+
+
 class Conflict(ApiError):
     status, code = 409, "conflict"
 
@@ -39,7 +43,7 @@ class Unavailable(ApiError):
 
 
 BY_CODE: dict[str, type[ApiError]] = {
-    c.code: c for c in (ApiError, BadInput, NotFound, Conflict, TooLarge, RateLimited, Unavailable)
+    c.code: c for c in (ApiError, BadInput, NotFound, MethodNotAllowed, Conflict, TooLarge, RateLimited, Unavailable)
 }
 
 

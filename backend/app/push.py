@@ -46,7 +46,7 @@ class TormqPublisher:
         if parts.scheme != "tcp" or not parts.hostname or not parts.port:
             raise ValueError(f"tormq publishUrl must be tcp://host:port, got '{url}'")
         self.host, self.port, self.refresh_s = parts.hostname, parts.port, refresh_s
-        self._ctx = zmq.Context.instance()
+        self._ctx: Any = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.PUB)
         self._sock.setsockopt(zmq.LINGER, 1000)
         self._sock.setsockopt(zmq.SNDHWM, 10000)
@@ -59,7 +59,9 @@ class TormqPublisher:
         if self._peers and now - self._resolved_at < self.refresh_s:
             return
         try:
-            addrs = {f"tcp://{info[4][0]}:{self.port}" for info in socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)}
+            addrs = {
+                f"tcp://{info[4][0]}:{self.port}" for info in socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)
+            }
         except socket.gaierror as e:
             log.warning("tormq: cannot resolve %s: %s", self.host, e)
             return

@@ -43,7 +43,10 @@ class RpcAccounts:
     def create(self, username: str, display_name: str) -> dict[str, Any]:
         from app.rpc.client import shared_client
 
-        return cast(dict[str, Any], shared_client().call(self.callee, "Account.create", {"username": username, "displayName": display_name}, key=username))
+        return cast(
+            dict[str, Any],
+            shared_client().call(self.callee, "Account.create", {"username": username, "displayName": display_name}, key=username),
+        )
 
     def get(self, user_id: int) -> dict[str, Any]:
         from app.rpc.client import shared_client
@@ -58,7 +61,9 @@ class RpcPosts:
     def create(self, author_id: int, body: str) -> dict[str, Any]:
         from app.rpc.client import shared_client
 
-        return cast(dict[str, Any], shared_client().call(self.callee, "Post.create", {"authorId": author_id, "body": body}, key=str(author_id)))
+        return cast(
+            dict[str, Any], shared_client().call(self.callee, "Post.create", {"authorId": author_id, "body": body}, key=str(author_id))
+        )
 
     def feed(self, limit: int) -> list[dict[str, Any]]:
         from app.rpc.client import shared_client

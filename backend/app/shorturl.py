@@ -18,7 +18,7 @@ CODE_LEN = 8
 @cache
 def _client(host: str, port: int, db: int, password_env: str, pool: int) -> redis.Redis:
     return redis.Redis(
-        connection_pool=redis.BlockingConnectionPool(
+        connection_pool=redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
             host=host, port=port, db=db, password=secret(password_env) or None, max_connections=pool, timeout=5, socket_timeout=2
         )
     )

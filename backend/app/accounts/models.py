@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 
 
@@ -8,5 +10,5 @@ class User(models.Model):
     display_name = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.pk, "username": self.username, "displayName": self.display_name, "createdAt": self.created_at.isoformat()}

@@ -10,7 +10,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from app.errors import ApiError, NotFound, TooLarge, Unavailable
+from app.errors import ApiError, MethodNotAllowed, NotFound, TooLarge, Unavailable
 
 log = logging.getLogger("app.api")
 
@@ -36,6 +36,9 @@ class JsonErrors:
         response = self.get_response(request)
         if response.status_code == 404 and not isinstance(response, JsonResponse):
             return error_response(NotFound(f"no route for {request.method} {request.path}"))
+        if response.status_code == 405 and not isinstance(response, JsonResponse):
+            allowed = response.get("Allow", "")
+            return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}"))
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
@@ -47,4 +50,3 @@ class JsonErrors:
             log.warning("database error on %s %s: %s", request.method, request.path, exc)
             return error_response(Unavailable("the database is unavailable; retry later"))
         return None
-

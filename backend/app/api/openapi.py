@@ -40,7 +40,19 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["code", "message"],
                 "additionalProperties": False,
                 "properties": {
-                    "code": {"type": "string", "enum": ["bad_request", "bad_input", "not_found", "conflict", "too_large", "rate_limited", "unavailable"]},
+                    "code": {
+                        "type": "string",
+                        "enum": [
+                            "bad_request",
+                            "bad_input",
+                            "not_found",
+                            "method_not_allowed",
+                            "conflict",
+                            "too_large",
+                            "rate_limited",
+                            "unavailable",
+                        ],
+                    },
                     "message": {"type": "string", "minLength": 1},
                 },
             }
@@ -149,7 +161,14 @@ PATHS: dict[str, Any] = {
     "/feed": {
         "get": {
             "summary": "Latest posts; `cached` (and the X-Cache header) tell whether the cache served it",
-            "parameters": [{"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                }
+            ],
             "responses": {"200": _json(_ref("Feed"), "the feed"), **_errors(400, 429, 503)},
         }
     },

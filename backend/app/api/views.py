@@ -15,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from app import domain
-from app.errors import BadInput, NotFound, Unavailable
 from app.api.openapi import document
+from app.errors import BadInput, NotFound, Unavailable
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,32}$")
 FEED_TTL_S = 30

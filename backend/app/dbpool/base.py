@@ -63,7 +63,7 @@ def pool_for(key: str, params: dict[str, Any], size: int, max_age: float, timeou
         return pool
 
 
-class DatabaseWrapper(mysql_base.DatabaseWrapper):  # type: ignore[misc]
+class DatabaseWrapper(mysql_base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         opts = self.settings_dict.get("POOL", {})
         key = f"{self.alias}:{conn_params.get('host')}:{conn_params.get('port')}:{conn_params.get('database')}"

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 
 
@@ -9,5 +11,5 @@ class Notification(models.Model):
     text = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.pk, "userId": self.user_id, "postId": self.post_id, "text": self.text, "createdAt": self.created_at.isoformat()}

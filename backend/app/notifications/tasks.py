@@ -38,6 +38,7 @@ def prune(days: int = 30) -> int:
     from app.notifications.models import Notification
 
     cutoff = timezone.now() - timedelta(days=days)
+    deleted: int
     deleted, _ = Notification.objects.using("default").filter(created_at__lt=cutoff).delete()
     log.info("pruned %d notifications older than %d days", deleted, days)
     return deleted

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 
 
@@ -9,7 +11,7 @@ class Post(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.pk, "authorId": self.author_id, "body": self.body, "createdAt": self.created_at.isoformat()}
 
 

@@ -14,6 +14,7 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 
 import gevent  # noqa: E402
+import gevent.event  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     server = RpcServer(handlers_for(settings.STAGECRAFT), args.host, args.port, after_call=close_old_connections)
     server.start()
-    reg = Registration(etcd_for(rpc), rpc.registration.prefix, f"{pod_ip}:{args.port}", rpc.registration.lease_ttl_s, rpc.registration.keepalive_s)
+    reg = Registration(
+        etcd_for(rpc), rpc.registration.prefix, f"{pod_ip}:{args.port}", rpc.registration.lease_ttl_s, rpc.registration.keepalive_s
+    )
     reg.start()
     log.info("serving %s on %s:%d", sorted(server.handlers), args.host, args.port)
 

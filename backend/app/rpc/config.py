@@ -55,7 +55,7 @@ def _req(obj: Any, key: str, kind: type, where: str) -> Any:
     v = obj[key]
     if isinstance(v, bool) or not isinstance(v, kind):
         raise ConfigError(f"{where}.{key} has the wrong type: {v!r}")
-    if kind is int and v < 0:
+    if isinstance(v, int) and v < 0:
         raise ConfigError(f"{where}.{key} must not be negative: {v}")
     return v
 

@@ -38,7 +38,9 @@ def prefix_end(prefix: str) -> str:
 
 
 class Etcd:
-    def __init__(self, endpoints: tuple[str, ...] | list[str], user: str | None = None, password: str | None = None, timeout: float = 2.0) -> None:
+    def __init__(
+        self, endpoints: tuple[str, ...] | list[str], user: str | None = None, password: str | None = None, timeout: float = 2.0
+    ) -> None:
         if not endpoints:
             raise EtcdError("no etcd endpoints")
         self.endpoints = [e.rstrip("/") for e in endpoints]

@@ -31,7 +31,7 @@ def dispatch(handlers: dict[str, Handler], msg: dict[str, Any]) -> dict[str, Any
         return {"id": rid, "result": handlers[method](args)}
     except ApiError as e:
         return {"id": rid, "error": {"code": e.code, "message": e.message}}
-    except Exception as e:  # noqa: BLE001 - the caller gets a retryable error, the log the detail
+    except Exception as e:
         log.exception("%s failed", method)
         return {"id": rid, "error": {"code": "unavailable", "message": f"{method} failed: {type(e).__name__}"}}
 
