@@ -10,12 +10,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 TMP = Path(tempfile.mkdtemp(prefix="stagecraft-backend-tests-"))
 
-MVC_SETTINGS = {
+MVC_SETTINGS: dict[str, Any] = {
     "service": "web",
     "layer": "app",
     "database": {

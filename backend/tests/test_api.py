@@ -74,7 +74,7 @@ def test_duplicate_username_is_a_409(client: Client) -> None:
         (b'{"username": 42}', "field 'username' must be a string"),
         (b'{"username": "No Spaces!"}', "field 'username' must be 3-32"),
         (b'{"username": "abc", "displayName": 7}', "field 'displayName' must be a string"),
-        ('{"username": "\\ud800"}'.encode(), "must be 3-32"),
+        (b'{"username": "\\ud800"}', "must be 3-32"),
     ],
 )
 def test_bad_user_input_is_a_400_with_a_clear_message(client: Client, payload: bytes, message: str) -> None:

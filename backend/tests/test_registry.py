@@ -78,7 +78,9 @@ def test_the_serve_command_registers_serves_and_leaves_on_sigterm() -> None:
         rpc_path.write_text(json.dumps(rpc_json(url, "user-data", port)))
         settings_path = TMP / f"settings-{port}.json"
         settings_path.write_text(
-            json.dumps({**MVC_SETTINGS, "service": "user-data", "layer": "data", "contexts": [{"name": "account", "aggregateRoot": "Account"}]})
+            json.dumps(
+                {**MVC_SETTINGS, "service": "user-data", "layer": "data", "contexts": [{"name": "account", "aggregateRoot": "Account"}]}
+            )
         )
         env = {
             **os.environ,
@@ -89,7 +91,9 @@ def test_the_serve_command_registers_serves_and_leaves_on_sigterm() -> None:
             "DJANGO_SETTINGS_MODULE": "tests.django_settings",
             "PYTHONPATH": str(BACKEND),
         }
-        proc = subprocess.Popen([sys.executable, "-m", "app.rpc", "serve", "--port", str(port)], cwd=BACKEND, env=env, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.rpc", "serve", "--port", str(port)], cwd=BACKEND, env=env, stderr=subprocess.PIPE
+        )
         try:
             wait_port(port, timeout=20)
             etcd = Etcd([url])
@@ -141,7 +145,15 @@ def test_the_serve_command_registers_serves_and_leaves_on_sigterm() -> None:
 def test_serve_refuses_a_port_that_differs_from_rpc_json() -> None:
     rpc_path = TMP / "rpc-mismatch.json"
     rpc_path.write_text(json.dumps(rpc_json("http://127.0.0.1:1", "feed", 9000)))
-    env = {**os.environ, "STAGECRAFT_RPC": str(rpc_path), "POD_IP": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "tests.django_settings", "PYTHONPATH": str(BACKEND)}
-    out = subprocess.run([sys.executable, "-m", "app.rpc", "serve", "--port", "9001"], cwd=BACKEND, env=env, capture_output=True, timeout=60)
+    env = {
+        **os.environ,
+        "STAGECRAFT_RPC": str(rpc_path),
+        "POD_IP": "127.0.0.1",
+        "DJANGO_SETTINGS_MODULE": "tests.django_settings",
+        "PYTHONPATH": str(BACKEND),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "app.rpc", "serve", "--port", "9001"], cwd=BACKEND, env=env, capture_output=True, timeout=60
+    )
     assert out.returncode == 2
     assert b"--port 9001 differs from rpc.json registration.port 9000" in out.stderr

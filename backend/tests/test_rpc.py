@@ -11,7 +11,7 @@ import pytest
 
 from app.errors import BadInput, NotFound, RateLimited, Unavailable
 from app.rpc.client import Balancer, HashRing, RpcClient, TokenBucket
-from app.rpc.config import Callee, RpcConfig, parse_rpc
+from app.rpc.config import Balancing, Callee, RpcConfig, parse_rpc
 from app.rpc.protocol import MAX_FRAME, ProtocolError, encode, read_frame
 from app.rpc.server import dispatch
 from tests.rpc_servers import ThreadedServer
@@ -28,8 +28,12 @@ class FakeRegistry:
         return {prefix + a: a for a in self.instances.get(prefix, [])}
 
 
-def callee(balancing: str = "round-robin", retries: int = 2, timeout_ms: int = 300, per_second: float = 1000, burst: int = 1000) -> Callee:
-    return Callee("account", "/stagecraft/services/account/", balancing, timeout_ms, timeout_ms * (retries + 1), per_second, burst, retries, 5.0)  # type: ignore[arg-type]
+def callee(
+    balancing: Balancing = "round-robin", retries: int = 2, timeout_ms: int = 300, per_second: float = 1000, burst: int = 1000
+) -> Callee:
+    return Callee(
+        "account", "/stagecraft/services/account/", balancing, timeout_ms, timeout_ms * (retries + 1), per_second, burst, retries, 5.0
+    )
 
 
 def client_for(c: Callee, addresses: list[str], **kw: Any) -> tuple[RpcClient, FakeRegistry]:
@@ -197,7 +201,10 @@ def test_unknown_callee_names_the_declared_ones() -> None:
 def test_rpc_json_as_rendered_parses() -> None:
     raw = {
         "service": "feed",
-        "etcd": {"endpoints": ["http://etcd-0.etcd.stagecraft.svc.cluster.local:2379"], "auth": {"user": "feed", "passwordEnv": "ETCD_PASSWORD"}},
+        "etcd": {
+            "endpoints": ["http://etcd-0.etcd.stagecraft.svc.cluster.local:2379"],
+            "auth": {"user": "feed", "passwordEnv": "ETCD_PASSWORD"},
+        },
         "registration": {"prefix": "/stagecraft/services/feed/", "port": 9000, "leaseTtlSeconds": 10, "keepAliveSeconds": 3},
         "callees": [
             {

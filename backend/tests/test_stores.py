@@ -27,7 +27,7 @@ BACKEND = Path(__file__).resolve().parent.parent
 
 def local_settings(port: int, **extra: object) -> dict[str, object]:
     raw = copy.deepcopy(MVC_SETTINGS)
-    raw["cache"].update(host="127.0.0.1", port=port)  # type: ignore[attr-defined]
+    raw["cache"].update(host="127.0.0.1", port=port)
     raw.update(extra)
     return raw
 
@@ -43,8 +43,9 @@ def test_django_cache_over_redis_with_the_rendered_pool(monkeypatch: pytest.Monk
         assert cache.get("feed:20") == [{"id": 1}]
         raw = redis.Redis(port=port, password="s3cret", db=0)
         # The key carries the service's prefix (settings.json cache.prefix).
-        assert [k for k in raw.keys("*") if b"feed:20" in k][0].startswith(b"web:")
-        pool = cache._cache.get_client().connection_pool  # noqa: SLF001
+        keys: list[bytes] = raw.keys("*")  # type: ignore[assignment]
+        assert next(k for k in keys if b"feed:20" in k).startswith(b"web:")
+        pool = cache._cache.get_client().connection_pool
         assert type(pool).__name__ == "BlockingConnectionPool" and pool.max_connections == 10
 
 
@@ -71,10 +72,10 @@ def test_the_worker_command_runs_a_task_from_the_broker(monkeypatch: pytest.Monk
             "PYTHONPATH": str(BACKEND),
         }
         celery = [sys.executable, "-m", "celery"]
-        worker = subprocess.Popen(
-            [*celery, "-A", "app.celery", "worker", "-P", "gevent", "-c", "4", "-Q", "default", "-n", "celery@test", "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=BACKEND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        # celeryWorkerArgs (components/app/celeryCommand.ts) with concurrency 4 and this test's node name.
+        args = ["-A", "app.celery", "worker", "-P", "gevent", "-c", "4", "-Q", "default", "-n", "celery@test"]
+        args += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+        worker = subprocess.Popen([*celery, *args], cwd=BACKEND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             from app.celery import make_app
 
@@ -92,9 +93,21 @@ def test_the_worker_command_runs_a_task_from_the_broker(monkeypatch: pytest.Monk
             assert rows == [(424242, "post 424242 published")]
             assert sorted(p for _, p, _ in received) == ["/pub/feed", "/pub/user.4242"]
             # The probe's command: the worker answers a ping over the broker.
-            ping = subprocess.run([*celery, "-A", "app.celery", "inspect", "ping", "--destination", "celery@test", "--timeout", "10"], cwd=BACKEND, env=env, capture_output=True, timeout=60)
+            ping = subprocess.run(
+                [*celery, "-A", "app.celery", "inspect", "ping", "--destination", "celery@test", "--timeout", "10"],
+                cwd=BACKEND,
+                env=env,
+                capture_output=True,
+                timeout=60,
+            )
             assert ping.returncode == 0, ping.stdout + ping.stderr
-            stats = subprocess.run([*celery, "-A", "app.celery", "inspect", "stats", "--destination", "celery@test", "--timeout", "10"], cwd=BACKEND, env=env, capture_output=True, timeout=60)
+            stats = subprocess.run(
+                [*celery, "-A", "app.celery", "inspect", "stats", "--destination", "celery@test", "--timeout", "10"],
+                cwd=BACKEND,
+                env=env,
+                capture_output=True,
+                timeout=60,
+            )
             assert b"celery.concurrency.gevent:TaskPool" in stats.stdout, stats.stdout[-2000:]
         finally:
             worker.terminate()
@@ -112,7 +125,12 @@ def test_beat_writes_its_schedule_file(monkeypatch: pytest.MonkeyPatch, tmp_path
     with redis_server() as port:
         settings_path = TMP / f"beat-{port}.json"
         settings_path.write_text(json.dumps(local_settings(port)))
-        env = {**os.environ, "STAGECRAFT_SETTINGS": str(settings_path), "DJANGO_SETTINGS_MODULE": "tests.django_settings", "PYTHONPATH": str(BACKEND)}
+        env = {
+            **os.environ,
+            "STAGECRAFT_SETTINGS": str(settings_path),
+            "DJANGO_SETTINGS_MODULE": "tests.django_settings",
+            "PYTHONPATH": str(BACKEND),
+        }
         schedule = tmp_path / "celerybeat-schedule"
         beat = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "app.celery", "beat", "--schedule", str(schedule), "--loglevel", "INFO"],
