@@ -37,6 +37,10 @@ def prune(days: int = 30) -> int:
     """Beat's job: drop notifications older than `days`."""
     from app.notifications.models import Notification
 
+    if settings.STAGECRAFT.database is None:
+        # An application service without a schema (ddd): its data services keep the notifications.
+        log.info("service %s has no database: nothing to prune", settings.STAGECRAFT.service)
+        return 0
     cutoff = timezone.now() - timedelta(days=days)
     deleted: int
     deleted, _ = Notification.objects.using("default").filter(created_at__lt=cutoff).delete()
