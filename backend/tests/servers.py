@@ -77,8 +77,9 @@ def capture_http() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
 
 @contextmanager
 def process(argv: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 15.0) -> Iterator[subprocess.Popen[bytes]]:
-    log = tempfile.TemporaryFile()
+    log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log")
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+    p.log_path = log.name  # type: ignore[attr-defined]
     try:
         try:
             wait_port(port, timeout=timeout)

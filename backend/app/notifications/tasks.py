@@ -48,11 +48,23 @@ def prune(days: int = 30) -> int:
     return deleted
 
 
+def _enqueue(post: dict[str, Any]) -> None:
+    # Importing the configured app makes it Celery's current app, which shared tasks send through
+    # (a web process never imports it otherwise and would fall back to Celery's default broker).
+    import app.celery  # noqa: F401
+
+    try:
+        announce_task.delay(post)
+    except Exception as e:  # noqa: BLE001 - the post is committed: announce it here rather than lose it
+        log.warning("broker unavailable (%s); announcing post %s inline", e, post["id"])
+        deliver(post)
+
+
 def announce(post: dict[str, Any]) -> None:
     if settings.STAGECRAFT.celery is not None:
         from django.db import transaction
 
         # After commit: a worker must find the row the task names.
-        transaction.on_commit(lambda: announce_task.delay(post), using="default")
+        transaction.on_commit(lambda: _enqueue(post), using="default")
     else:
         deliver(post)
