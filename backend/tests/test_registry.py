@@ -157,3 +157,35 @@ def test_serve_refuses_a_port_that_differs_from_rpc_json() -> None:
     )
     assert out.returncode == 2
     assert b"--port 9001 differs from rpc.json registration.port 9000" in out.stderr
+
+
+def test_auth_on_a_user_limited_to_its_prefix() -> None:
+    """etcd with auth on (micro and ddd stacks): the service's user logs in, registers under its
+    own prefix, and is refused elsewhere; a wrong password is a clear error."""
+    import base64
+
+    def b64(s: str) -> str:
+        return base64.b64encode(s.encode()).decode()
+
+    with etcd_server() as url:
+        admin = Etcd([url])
+        admin._post("/v3/auth/user/add", {"name": "root", "password": "root-pw"})
+        admin._post("/v3/auth/role/add", {"name": "root"})
+        admin._post("/v3/auth/user/grant", {"user": "root", "role": "root"})
+        admin._post("/v3/auth/user/add", {"name": "feed", "password": "feed-pw"})
+        admin._post("/v3/auth/role/add", {"name": "feed"})
+        perm = {"permType": "READWRITE", "key": b64("/stagecraft/services/feed/"), "range_end": prefix_end("/stagecraft/services/feed/")}
+        admin._post("/v3/auth/role/grant", {"name": "feed", "perm": perm})
+        admin._post("/v3/auth/user/grant", {"user": "feed", "role": "feed"})
+        admin._post("/v3/auth/enable", {})
+
+        feed = Etcd([url], user="feed", password="feed-pw")
+        reg = Registration(feed, "/stagecraft/services/feed/", "10.0.0.9:9000", ttl=5, keepalive=1)
+        reg.start()
+        assert feed.get_prefix("/stagecraft/services/feed/") == {"/stagecraft/services/feed/10.0.0.9:9000": "10.0.0.9:9000"}
+        with pytest.raises(EtcdError, match="permission denied"):
+            feed.put("/stagecraft/services/account/x", "y")
+        reg.stop()
+        assert feed.get_prefix("/stagecraft/services/feed/") == {}
+        with pytest.raises(EtcdError, match="authentication of user 'feed' failed"):
+            Etcd([url], user="feed", password="wrong").get_prefix("/stagecraft/services/feed/")
