@@ -1,8 +1,9 @@
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 
 from app.api import views
 
-urlpatterns = [
+api = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
     path("openapi.json", views.openapi),
@@ -14,3 +15,7 @@ urlpatterns = [
     path("feed/notifications", views.notifications),
     path("short-urls", views.short_urls),
 ]
+
+# The edge routes a service's own prefix to it unchanged (split: `/account` -> the account
+# service sees `/account/users`), so the API is also served under `/<service>/`.
+urlpatterns = [*api, path(f"{settings.STAGECRAFT.service}/", include(api))]

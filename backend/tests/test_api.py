@@ -196,3 +196,12 @@ def test_wrong_method_is_a_json_405(client: Client) -> None:
     r = client.get("/users")
     assert r.status_code == 405
     assert r.json() == {"error": {"code": "method_not_allowed", "message": "GET is not allowed on /users; use POST"}}
+    assert r["Allow"] == "POST"
+
+
+def test_the_api_is_also_served_under_the_service_prefix(client: Client) -> None:
+    # settings.json service is "web": the edge may forward /web/... unchanged.
+    user = new_user(client)
+    r = client.get(f"/web/users/{user['id']}")
+    assert r.status_code == 200 and r.json() == user
+    assert client.get("/web/healthz").json() == {"status": "ok"}

@@ -38,7 +38,9 @@ class JsonErrors:
             return error_response(NotFound(f"no route for {request.method} {request.path}"))
         if response.status_code == 405 and not isinstance(response, JsonResponse):
             allowed = response.get("Allow", "")
-            return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}"))
+            resp = error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}"))
+            resp["Allow"] = allowed
+            return resp
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
