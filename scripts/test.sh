@@ -2,7 +2,8 @@
 # The project's test command (`npm test`, run by .ci/run): installs what it needs, then lint,
 # type-check, and one jest run over the three suites — unit (pure functions, mocks), conformance
 # (real Debian servers accept every generated config) and engine (the real Pulumi engine renders
-# every stage; a real local cluster). Ends with one plain line: "jest: N passed, N failed".
+# every stage; a real local cluster). The Python backend's suite (backend/run-tests.sh) runs just
+# before jest; its failure fails the run. Ends with one plain line: "jest: N passed, N failed".
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$STAGECRAFT_ROOT"
@@ -25,6 +26,10 @@ step "lint"
 eslint .
 prettier --check . >/dev/null || { prettier --check . ; exit 1; }
 
+step "backend (Python 3.11: hashed locks, ruff, mypy, pytest)"
+backend_status=0
+bash backend/run-tests.sh || backend_status=$?
+
 step "jest: unit, conformance, engine"
 mkdir -p artifacts
 status=0
@@ -33,4 +38,5 @@ node -e '
 const r = require("./artifacts/jest.json");
 console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
 '
+((status != 0)) || status=$backend_status
 exit $status

@@ -1,0 +1,1 @@
+"""Stagecraft's reference backend: one codebase, its role chosen by settings.json."""
