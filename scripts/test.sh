@@ -8,9 +8,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$STAGECRAFT_ROOT"
 
-# step TITLE: "== [n/6] TITLE (m:ss so far)", so a long first run shows where it is.
+# step TITLE: "== [n/7] TITLE (m:ss so far)", so a long first run shows where it is.
 n=0
-step() { n=$((n + 1)); printf '\n== [%s/6] %s (%s so far)\n' "$n" "$*" "$((SECONDS / 60))m$(printf %02d $((SECONDS % 60)))s"; }
+step() { n=$((n + 1)); printf '\n== [%s/7] %s (%s so far)\n' "$n" "$*" "$((SECONDS / 60))m$(printf %02d $((SECONDS % 60)))s"; }
 step "toolchain (Pulumi CLI, language host, Kubernetes provider)"
 bash scripts/toolchain.sh
 step "real servers for conformance tests (Debian packages)"
