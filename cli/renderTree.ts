@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { TIER_LABEL } from "../model/names";
-import { REDACTED } from "../components/platform/redact";
+import { REDACTED, REDACTED_KEYS } from "../components/platform/redact";
 import { portableYaml } from "./portableYaml";
 
 export interface K8sObject {
@@ -44,10 +44,20 @@ function sortKeys(v: unknown): unknown {
 /** Secret values never reach the tree, whatever the raw file holds. */
 export function redactObject(o: K8sObject): K8sObject {
   if (o.kind !== "Secret") return o;
-  // Keys survive as stringData (still a valid Secret), values never.
+  // Keys survive as stringData (still a valid Secret), values never. The render transform hands the
+  // provider only the keys, in an annotation; they come back here as stringData.
   const { data, stringData, ...rest } = o;
-  const keys = [...Object.keys((data as Record<string, unknown>) ?? {}), ...Object.keys((stringData as Record<string, unknown>) ?? {})];
-  return { ...rest, stringData: Object.fromEntries([...new Set(keys)].sort().map((k) => [k, REDACTED])) } as K8sObject;
+  const annotations = { ...(rest.metadata as { annotations?: Record<string, string> }).annotations };
+  const listed = annotations[REDACTED_KEYS]?.split(",").filter(Boolean) ?? [];
+  delete annotations[REDACTED_KEYS];
+  const metadata = { ...rest.metadata, annotations: Object.keys(annotations).length > 0 ? annotations : undefined };
+  if (!metadata.annotations) delete metadata.annotations;
+  const keys = [
+    ...listed,
+    ...Object.keys((data as Record<string, unknown>) ?? {}),
+    ...Object.keys((stringData as Record<string, unknown>) ?? {}),
+  ];
+  return { ...rest, metadata, stringData: Object.fromEntries([...new Set(keys)].sort().map((k) => [k, REDACTED])) } as K8sObject;
 }
 
 /** Reads every object of every YAML file under `dir`. */

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { build, isWireSecret, K8S, meta, ofType, ROOT, type Build, type BuildOptions, type Pulumi } from "../lib/mocks";
+import { REDACTED_KEYS } from "../../components/platform/redact";
 
 const STACK = "micro";
 // Each fresh Pulumi runtime adds its own process exit handlers; six loads pass Node's default of 10.
@@ -56,18 +57,23 @@ describe("a render target", () => {
     expect(ofType(run.built, "stagecraft:stage:Stage")).toHaveLength(1);
   });
 
-  it("hands the provider every Secret with its keys but each value redacted (redactSecrets)", () => {
+  it("hands the provider every Secret with its keys but no values (redactSecrets)", () => {
     const secrets = ofType(run.built, K8S.secret);
     expect(secrets.map((s) => meta(s).name)).toEqual(
       expect.arrayContaining(["mysql-admin", "redis-credentials", "etcd-root", "kong-secrets", "mysql-user-app"]),
     );
     for (const s of secrets) {
-      const data = s.inputs.stringData as Record<string, string>;
-      expect({ secret: meta(s).name, marked: isWireSecret(run.pulumi, data) }).toEqual({ secret: meta(s).name, marked: false });
-      expect(Object.keys(data).length).toBeGreaterThan(0);
-      for (const v of Object.values(data)) expect(v).toMatch(/^<redacted/);
+      // No data at all: the provider marks any Secret's data secret and warns it is rendered in plaintext.
+      expect(s.inputs.stringData).toBeUndefined();
       expect(s.inputs.data).toBeUndefined();
+      const keys = (meta(s).annotations as Record<string, string>)[REDACTED_KEYS];
+      expect({ secret: meta(s).name, marked: isWireSecret(run.pulumi, keys) }).toEqual({ secret: meta(s).name, marked: false });
+      // Secret keys are [-._a-zA-Z0-9]+, so a comma never occurs inside one.
+      expect(keys).toMatch(/^[-._a-zA-Z0-9]+(,[-._a-zA-Z0-9]+)*$/);
     }
+    expect((meta(secrets.find((s) => meta(s).name === "mysql-admin")!).annotations as Record<string, string>)[REDACTED_KEYS]).toBe(
+      "replication-password,root-password",
+    );
   });
 
   it("lets neither the consumer key nor the seed reach any input", () => {
