@@ -212,11 +212,8 @@ async function clusterRows(): Promise<{ rows: string[]; noop: number; noopSteps:
   return { rows, noop, noopSteps };
 }
 
-async function main(): Promise<void> {
-  sh("bash scripts/toolchain.sh >/dev/null", ROOT);
-  for (const stage of STAGES)
-    if (!fs.existsSync(path.join(ROOT, "rendered", stage))) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
-
+/** Section 1: each stage's preview against its floor (and with ts-node's type check on). */
+function previewRows(): { rows: string[]; times: Record<string, number> } {
   const rows1: string[] = [];
   const previewTimes: Record<string, number> = {};
   for (const stage of STAGES) {
@@ -235,6 +232,15 @@ async function main(): Promise<void> {
       `| ${stage} | ${objects} | ${floorObjects} | ${t.toFixed(1)} | ${f.toFixed(1)} | **${(t / f).toFixed(2)}×** | ${tc.toFixed(1)} | ${(tc / f).toFixed(2)}× |`,
     );
   }
+  return { rows: rows1, times: previewTimes };
+}
+
+async function main(): Promise<void> {
+  sh("bash scripts/toolchain.sh >/dev/null", ROOT);
+  for (const stage of STAGES)
+    if (!fs.existsSync(path.join(ROOT, "rendered", stage))) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
+
+  const { rows: rows1, times: previewTimes } = previewRows();
 
   const rows2: string[] = [];
   let base = 0;
@@ -309,7 +315,8 @@ async function main(): Promise<void> {
   console.log(md);
 }
 
-if (process.env.BENCH_ONLY === "cluster")
+if (process.env.BENCH_ONLY === "previews") console.log(previewRows().rows.join("\n"));
+else if (process.env.BENCH_ONLY === "cluster")
   void clusterRows().then((r) => console.log([...r.rows, `no-op preview of live ddd: ${r.noop.toFixed(1)} s (${r.noopSteps})`].join("\n")));
 else
   void main().catch((e: unknown) => {
