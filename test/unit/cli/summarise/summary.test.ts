@@ -298,7 +298,7 @@ describe("the summarise command", () => {
     const files = ["mvc", "micro"].flatMap((s) => ["--stack-file", path.join(STACKS, `Pulumi.${s}.yaml`)]);
     const { code, md } = run(path.join(FIXTURES, "benign.json"), ...files);
     expect(code).toBe(0);
-    expect(md).toMatch(/Connection budget at peak \(.*Pulumi\.micro\.yaml\): MySQL 357 of 800 \(45%\), Redis 758 of 2000 \(38%\)\./);
+    expect(md).toMatch(/Connection budget at peak \(.*Pulumi\.micro\.yaml\): MySQL 361 of 800 \(45%\), Redis 758 of 2000 \(38%\)\./);
   });
 
   test("--stage overrides the stack named in the URNs", () => {
