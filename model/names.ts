@@ -63,6 +63,8 @@ export type Tier = "edge" | "app" | "data" | "platform";
 export const PART_OF = "stagecraft";
 /** Label that carries the tier; NetworkPolicies and reports group by it. */
 export const TIER_LABEL = "stagecraft.dev/tier";
+/** Namespace annotation stating the stage's call-graph law (`open` or `layered`), read by the policy pack. */
+export const CALL_RULES_ANNOTATION = "stagecraft.dev/call-rules";
 /** Label that carries a service's layer (app or data) in the call graph. */
 export const LAYER_LABEL = "stagecraft.dev/layer";
 

@@ -4,11 +4,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PART_OF, TIER_LABEL } from "../../model/names";
+import { CALL_RULES_ANNOTATION, PART_OF, TIER_LABEL } from "../../model/names";
+import type { Spec } from "../../spec/schema";
 
 export interface NamespaceArgs {
   /** Kubernetes name of the namespace. */
   readonly name: string;
+  /** The stage's call-graph law, stated on the namespace for policies that judge its workloads. */
+  readonly callRules: Spec["callRules"];
 }
 
 export class Namespace extends pulumi.ComponentResource {
@@ -21,6 +24,7 @@ export class Namespace extends pulumi.ComponentResource {
       {
         metadata: {
           name: args.name,
+          annotations: { [CALL_RULES_ANNOTATION]: args.callRules },
           labels: {
             "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "pulumi",

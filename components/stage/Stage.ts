@@ -60,7 +60,7 @@ export class Stage extends pulumi.ComponentResource {
   constructor(name: string, args: StageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:stage:Stage", name, {}, opts);
     const { model } = args;
-    const namespace = new Namespace("namespace", { name: args.namespace }, { parent: this });
+    const namespace = new Namespace("namespace", { name: args.namespace, callRules: model.spec.callRules }, { parent: this });
     new CallGraphPolicies("network-policies", { flows: model.flows, namespace: args.namespace }, this.after(namespace));
     const data = this.dataTier(args, namespace);
     this.appTier(args, namespace, data);

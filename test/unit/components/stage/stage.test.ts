@@ -89,6 +89,12 @@ describe.each(STAGES)("stage %s", (stage) => {
     expect({ protect: ns.protect, retainOnDelete: ns.retainOnDelete }).toEqual({ protect: true, retainOnDelete: true });
   });
 
+  it("states the stage's call-graph law on the namespace, for the policy pack", () => {
+    const b = builds[stage];
+    const ns = object(b, K8S.namespace, b.loaded.target.namespace);
+    expect(meta(ns).annotations).toEqual({ "stagecraft.dev/call-rules": b.loaded.spec.callRules });
+  });
+
   it("names every object `<component>-<role>`, never after the stage", () => {
     const b = builds[stage];
     const byUrn = new Map(b.registrations.map((r) => [r.urn, r]));
