@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EksCluster } from "./aws/EksCluster";
 import { dataPlacement, eksClusterName } from "./aws/eksDefaults";
 import { targetProvider } from "./components/platform/provider";
+import { skipServiceAwait } from "./components/platform/awaits";
 import { redactSecrets } from "./components/platform/redact";
 import { SpecError } from "./spec/errors";
 import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, type SecretState } from "./spec/config";
@@ -68,8 +69,8 @@ const stage = new Stage(
       tolerations: placement.tolerations.map((t) => ({ ...t })),
     },
   },
-  // Render mode writes files: no Secret value may reach them.
-  { providers: [provider], transformations: target.kind === "render" ? [redactSecrets] : [] },
+  // Every in-cluster Service skips the provider's Endpoints wait (awaits.ts); render mode writes files, so no Secret value may reach them.
+  { providers: [provider], transformations: [skipServiceAwait, ...(target.kind === "render" ? [redactSecrets] : [])] },
 );
 
 export const stageName: string = stage.stage;

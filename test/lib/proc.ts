@@ -52,6 +52,18 @@ export function run(
 }
 
 /** True when a binary is on PATH (or is an absolute path that exists). */
+/**
+ * Waits until a server's output matches `pattern` (its processes log on their own schedule, e.g.
+ * each uWSGI worker announces its loop when it starts it); fails with the output after `timeoutMs`.
+ */
+export async function outputMatches(server: Server, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pattern.test(server.output())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${pattern} never appeared in the output:\n${server.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 export function have(bin: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
 }

@@ -93,6 +93,18 @@ it("a cluster target hands Secrets over unredacted, as secrets (the redaction is
   }
 }, 60_000);
 
+it("a cluster target waits for LoadBalancer Services and no other Service (awaits.ts)", async () => {
+  const { built } = await runProgram(configFor(CLUSTER));
+  expect(built.error).toBeUndefined();
+  const services = ofType(built, "kubernetes:core/v1:Service");
+  expect(services.length).toBeGreaterThan(3);
+  for (const s of services) {
+    const lb = (s.inputs.spec as { type?: string }).type === "LoadBalancer";
+    const skipped = (meta(s).annotations as Record<string, string> | undefined)?.["pulumi.com/skipAwait"] === "true";
+    expect({ service: meta(s).name, skipped }).toEqual({ service: meta(s).name, skipped: !lb });
+  }
+}, 60_000);
+
 describe("bad stack config stops the program before any resource is registered", () => {
   it.each<[string, BuildOptions, RegExp]>([
     ["an unknown spec field", configFor(RENDER, (spec) => Object.assign(spec, { replicaz: 2 })), /spec\.replicaz.*is not a known field/],

@@ -1,0 +1,24 @@
+/** Which Services `pulumi up` waits for: in-cluster ones skip the provider's Endpoints wait, LoadBalancers keep theirs. */
+import { SKIP_AWAIT, withoutServiceAwait } from "../../../../components/platform/awaits";
+
+describe("withoutServiceAwait", () => {
+  test.each([undefined, "ClusterIP", "NodePort"])("a %s Service skips the await, its other annotations kept", (type) => {
+    expect(withoutServiceAwait({ name: "mysql", annotations: { a: "b" } }, type)).toEqual({
+      name: "mysql",
+      annotations: { a: "b", ...SKIP_AWAIT },
+    });
+  });
+
+  test("a LoadBalancer keeps its await: it proves the cloud assigned an address", () => {
+    expect(withoutServiceAwait({ name: "nginx", annotations: { lb: "nlb" } }, "LoadBalancer")).toEqual({
+      name: "nginx",
+      annotations: { lb: "nlb" },
+    });
+  });
+
+  test("does not modify its input", () => {
+    const m = { name: "redis", annotations: { a: "b" } };
+    withoutServiceAwait(m, "ClusterIP");
+    expect(m).toEqual({ name: "redis", annotations: { a: "b" } });
+  });
+});
