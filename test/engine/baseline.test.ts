@@ -1,8 +1,7 @@
 /**
- * The security and reliability baseline over the real engine's render of all four stages: every
- * workload in `rendered/<stage>/` (written by render.test.ts through scripts/stage.sh) must pass
- * baselineViolations. kube-linter would be the off-the-shelf check, but its Go module host is
- * blocked by the proxy here, so the rules live in test/lib/baseline.ts.
+ * Stagecraft's multi-object rules over the real engine's render of all four stages: every workload
+ * in `rendered/<stage>/` (written through scripts/stage.sh, which also runs the policy pack's
+ * per-container rules) must pass baselineViolations (PDBs, spread, own ServiceAccount, labels).
  *
  * Outside CI a missing render skips with a message (run the render first). In CI a missing render
  * fails: the check must never pass by having nothing to look at. Because render.test.ts may run in

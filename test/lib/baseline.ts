@@ -1,12 +1,10 @@
 /**
- * The security and reliability baseline, checked on rendered manifests (what the cluster would
- * receive), not on component inputs: a workload that skips the shared building blocks is caught too.
- *
- * kube-linter would cover part of this, but it cannot be fetched here (its Go module host is
- * blocked by the proxy), and several rules are Stagecraft's own (PDB that allows a disruption,
- * per-workload ServiceAccount, PVC retention), so the check is a pure function in the test suite.
+ * Stagecraft's own multi-object rules, checked on rendered manifests (what the cluster would
+ * receive): a PodDisruptionBudget that allows a disruption, replicas spread over nodes, a
+ * ServiceAccount of the workload's own, the recommended labels. The per-container baseline
+ * (resources, probes, security context, pinned images, no secrets in env) and the data rules are the
+ * policy pack's (policy/rules), which every render, preview and up runs: one check, not two.
  */
-import { TIER_LABEL } from "../../model/names";
 
 export interface ObjectMeta {
   readonly name?: string;
@@ -23,17 +21,7 @@ export interface K8sObject {
   readonly [field: string]: unknown;
 }
 
-export type BaselineRule =
-  | "resources"
-  | "probes"
-  | "security-context"
-  | "image-tag"
-  | "pdb"
-  | "spread"
-  | "service-account"
-  | "labels"
-  | "secret-env"
-  | "statefulset-storage";
+export type BaselineRule = "pdb" | "spread" | "service-account" | "labels";
 
 export interface Violation {
   readonly kind: string;
@@ -55,9 +43,6 @@ export const RECOMMENDED_LABELS = [
 ] as const;
 /** A ServiceAccount annotated so may have its token mounted (a workload that talks to the API server). */
 export const TOKEN_ANNOTATION = "stagecraft.dev/needs-api-token";
-const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
-/** `app.kubernetes.io/component` values of data stores (names.ts Role). */
-const DATA_COMPONENTS = ["database", "cache", "registry"];
 
 export function formatViolation(v: Violation): string {
   const where = `${v.kind} ${v.namespace ? `${v.namespace}/` : ""}${v.name}${v.container ? ` container ${v.container}` : ""}`;
@@ -173,35 +158,6 @@ function selects(selector: LabelSelector | undefined, labels: Readonly<Record<st
   return byLabels && byExpressions;
 }
 
-/** JSON with sorted keys, so two probes compare by content. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (typeof v === "object" && v !== null)
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  return JSON.stringify(v);
-}
-
-/** A pinned tag or a digest: `repo:1.2.3` or `repo@sha256:…`; never `latest`, never none. */
-function imageProblem(image: string | undefined): string | undefined {
-  if (!image) return "has no image";
-  if (/@sha256:[a-f0-9]{64}$/.test(image)) return undefined;
-  const lastPart = image.split("/").pop() ?? image; // a registry port (host:5000/repo) is not a tag
-  const tag = lastPart.includes(":") ? lastPart.split(":").pop() : undefined;
-  if (tag === undefined) return `uses image '${image}' without a tag: pin a version`;
-  if (tag === "latest") return `uses image '${image}': 'latest' is not a pinned version`;
-  return undefined;
-}
-
-/** A name that looks like it holds a secret; names of files, paths and references to secrets are fine. */
-function looksSecret(name: string): boolean {
-  const parts = name.toUpperCase().split(/[_\-.]/);
-  if (["FILE", "PATH", "DIR", "NAME", "REF"].includes(parts[parts.length - 1])) return false;
-  return parts.some((p) => /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL/.test(p)) || /KEY$/.test(parts[parts.length - 1]);
-}
-
 /** The disruptions a PDB allows for `replicas` healthy pods (the disruption controller rounds percentages up). */
 function allowedDisruptions(pdb: PdbSpec, replicas: number): number | string {
   const scaled = (v: IntOrString) => {
@@ -213,16 +169,6 @@ function allowedDisruptions(pdb: PdbSpec, replicas: number): number | string {
   if (pdb.maxUnavailable !== undefined) return scaled(pdb.maxUnavailable);
   if (pdb.minAvailable !== undefined) return replicas - scaled(pdb.minAvailable);
   return "sets neither minAvailable nor maxUnavailable";
-}
-
-function probePort(p: Probe): IntOrString | undefined {
-  return p.httpGet?.port ?? p.tcpSocket?.port ?? p.grpc?.port;
-}
-
-function declaresPort(c: Container, port: IntOrString): boolean {
-  const ports = c.ports ?? [];
-  if (typeof port === "number" || /^\d+$/.test(port)) return ports.some((p) => p.containerPort === Number(port));
-  return ports.some((p) => p.name === port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,10 +194,7 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
 
     const tpl = templateOf(w);
     const pod = tpl?.spec;
-    if (!tpl || !pod) {
-      add("resources", "has no pod template");
-      continue;
-    }
+    if (!tpl || !pod) continue; // the policy pack's workload rules refuse a workload without containers
     const podLabels = tpl.metadata?.labels ?? {};
 
     // Labels: on the workload (for kubectl and reports) and on its pods (for selectors and policies).
@@ -262,64 +205,6 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
       const missing = RECOMMENDED_LABELS.filter((l) => !labels[l]);
       if (missing.length > 0) add("labels", `${where} lacks the recommended label(s) ${missing.join(", ")}`);
     }
-
-    // Containers: init containers too; native sidecars (init with restartPolicy Always) run as long as the pod.
-    const batch = kind === "Job" || kind === "CronJob";
-    const containers = [
-      ...(pod.initContainers ?? []).map((c) => ({ c, longRunning: !batch && c.restartPolicy === "Always" })),
-      ...(pod.containers ?? []).map((c) => ({ c, longRunning: !batch })),
-    ];
-    if ((pod.containers ?? []).length === 0) add("resources", "has no containers");
-    const podSc = pod.securityContext ?? {};
-    for (const { c, longRunning } of containers) {
-      const cn = c.name ?? "<unnamed>";
-      const flag = (rule: BaselineRule, message: string) => add(rule, message, cn);
-
-      for (const section of ["requests", "limits"] as const) {
-        const missing = RESOURCE_NAMES.filter((r) => c.resources?.[section]?.[r] === undefined);
-        if (missing.length > 0) flag("resources", `has no ${section} for ${missing.join(", ")}`);
-      }
-
-      if (longRunning) {
-        const { readinessProbe: ready, livenessProbe: live } = c;
-        if (!ready) flag("probes", "has no readinessProbe");
-        if (!live) flag("probes", "has no livenessProbe");
-        if (ready && live && canonical(ready) === canonical(live))
-          flag("probes", "has identical readiness and liveness probes: a slow dependency would get a healthy process killed");
-        for (const [which, probe] of [
-          ["readinessProbe", ready],
-          ["livenessProbe", live],
-        ] as const) {
-          const port = probe ? probePort(probe) : undefined;
-          if (port !== undefined && !declaresPort(c, port))
-            flag("probes", `${which} points at port ${port}, which the container does not declare`);
-        }
-      }
-
-      const sc = c.securityContext ?? {};
-      const nonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
-      if (nonRoot !== true) flag("security-context", "does not set runAsNonRoot: true");
-      if ((sc.runAsUser ?? podSc.runAsUser) === 0) flag("security-context", "runs as uid 0");
-      if (sc.readOnlyRootFilesystem !== true) flag("security-context", "does not set readOnlyRootFilesystem: true");
-      if (sc.allowPrivilegeEscalation !== false) flag("security-context", "does not set allowPrivilegeEscalation: false");
-      if (sc.privileged === true) flag("security-context", "is privileged");
-      if (!(sc.capabilities?.drop ?? []).some((d) => d.toUpperCase() === "ALL")) flag("security-context", "does not drop ALL capabilities");
-      if ((sc.capabilities?.add ?? []).length > 0) flag("security-context", `adds capabilities ${(sc.capabilities?.add ?? []).join(", ")}`);
-      const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
-      if (seccomp !== "RuntimeDefault") flag("security-context", `has seccompProfile ${seccomp ?? "unset"}, not RuntimeDefault`);
-
-      const image = imageProblem(c.image);
-      if (image) flag("image-tag", image);
-
-      for (const e of c.env ?? []) {
-        if (e.name && e.value !== undefined && looksSecret(e.name))
-          flag("secret-env", `sets ${e.name} as a literal value: take it from a Secret (valueFrom.secretKeyRef)`);
-        // A password inside a URL (redis://:pw@redis:6379/0) is a secret whatever the variable is called.
-        else if (e.name && typeof e.value === "string" && /:\/\/[^/\s@]*:[^/\s@]+@/.test(e.value))
-          flag("secret-env", `sets ${e.name} to a URL with credentials in it: build it from a Secret`);
-      }
-    }
-    if (pod.hostNetwork || pod.hostPID || pod.hostIPC) add("security-context", "shares the host's network, PID or IPC namespace");
 
     // ServiceAccount: its own, present, and no API token unless annotated as needing one. "Its own" is
     // by name: the workload's (web) or its owner's for a helper of the same thing (web-migrate,
@@ -377,23 +262,6 @@ export function baselineViolations(manifests: readonly K8sObject[]): Violation[]
         if (!spread && !apart)
           add("spread", `has ${replicas} replicas and no topologySpreadConstraints or pod anti-affinity selecting its own pods`);
       }
-    }
-
-    // Stateful data outlives the StatefulSet: a data store keeps its volumes in claim templates, and
-    // every claim is kept on delete and scale-down. A StatefulSet used only for its at-most-one
-    // identity (Celery beat) holds no data and needs neither.
-    if (kind === "StatefulSet") {
-      const spec = specOf<WorkloadSpec>(w);
-      const meta = { ...podLabels, ...(w.metadata?.labels ?? {}) };
-      const dataStore = meta[TIER_LABEL] === "data" || DATA_COMPONENTS.includes(meta["app.kubernetes.io/component"] ?? "");
-      const claims = (spec.volumeClaimTemplates ?? []).length;
-      if (dataStore && claims === 0) add("statefulset-storage", "is a data store without volumeClaimTemplates: its data would not persist");
-      const policy = spec.persistentVolumeClaimRetentionPolicy;
-      if ((dataStore || claims > 0) && (policy?.whenDeleted !== "Retain" || policy.whenScaled !== "Retain"))
-        add(
-          "statefulset-storage",
-          `persistentVolumeClaimRetentionPolicy is ${policy ? JSON.stringify(policy) : "unset"}: set whenDeleted and whenScaled to Retain`,
-        );
     }
   }
   return out;

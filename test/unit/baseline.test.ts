@@ -1,6 +1,7 @@
 /**
- * The baseline check itself: a set of good workloads passes, and each rule fails on a case built
- * by breaking exactly one thing, with no other rule firing (so the fixture is otherwise clean).
+ * Stagecraft's multi-object rules (test/lib/baseline.ts): a set of good workloads passes, and each
+ * rule fails on a case built by breaking exactly one thing, with no other rule firing. The
+ * per-container rules are the policy pack's, tested in test/unit/policy.
  */
 import { baselineViolations, formatViolation, TOKEN_ANNOTATION, type BaselineRule, type K8sObject } from "../lib/baseline";
 
@@ -217,7 +218,6 @@ class Fixture {
 
 const fixture = () => new Fixture();
 
-const WEB = "spec.template.spec.containers[0]";
 const WEB_POD = "spec.template.spec";
 
 interface Case {
@@ -228,183 +228,6 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  // Requests and limits on every container, init containers too.
-  {
-    name: "no cpu limit",
-    rule: "resources",
-    says: /has no limits for cpu$/,
-    edit: (f) => f.del("Deployment/web", `${WEB}.resources.limits.cpu`),
-  },
-  {
-    name: "no ephemeral-storage request",
-    rule: "resources",
-    says: /has no requests for ephemeral-storage/,
-    edit: (f) => f.del("Deployment/web", `${WEB}.resources.requests.ephemeral-storage`),
-  },
-  {
-    name: "init container without resources",
-    rule: "resources",
-    says: /has no requests for cpu, memory, ephemeral-storage/,
-    edit: (f) => f.del("Deployment/web", `${WEB_POD}.initContainers[0].resources`),
-  },
-  {
-    name: "CronJob container without a memory request",
-    rule: "resources",
-    says: /has no requests for memory/,
-    edit: (f) => f.del("CronJob/report", "spec.jobTemplate.spec.template.spec.containers[0].resources.requests.memory"),
-  },
-  {
-    name: "DaemonSet without limits",
-    rule: "resources",
-    says: /has no limits/,
-    edit: (f) => f.del("DaemonSet/shipper", `${WEB}.resources.limits`),
-  },
-
-  // Probes on long-running containers: both, different, on declared ports.
-  {
-    name: "no readiness probe",
-    rule: "probes",
-    says: /has no readinessProbe/,
-    edit: (f) => f.del("Deployment/web", `${WEB}.readinessProbe`),
-  },
-  {
-    name: "no liveness probe",
-    rule: "probes",
-    says: /has no livenessProbe/,
-    edit: (f) => f.del("StatefulSet/redis", `${WEB}.livenessProbe`),
-  },
-  {
-    name: "identical probes",
-    rule: "probes",
-    says: /identical readiness and liveness/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.livenessProbe`, f.get("Deployment/web", `${WEB}.readinessProbe`)),
-  },
-  {
-    name: "probe on an undeclared port number",
-    rule: "probes",
-    says: /readinessProbe points at port 9999/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.readinessProbe.httpGet.port`, 9999),
-  },
-  {
-    name: "probe on an undeclared port name",
-    rule: "probes",
-    says: /livenessProbe points at port admin/,
-    edit: (f) => f.set("DaemonSet/shipper", `${WEB}.livenessProbe`, { tcpSocket: { port: "admin" } }),
-  },
-  {
-    name: "native sidecar without probes",
-    rule: "probes",
-    says: /has no readinessProbe/,
-    edit: (f) =>
-      f.set("Deployment/web", `${WEB_POD}.initContainers[1]`, {
-        name: "proxy",
-        image: "docker.io/envoyproxy/envoy:v1.31.2",
-        restartPolicy: "Always",
-        resources: f.get("Deployment/web", `${WEB}.resources`),
-        securityContext: f.get("Deployment/web", `${WEB}.securityContext`),
-      }),
-  },
-
-  // Security context.
-  {
-    name: "runAsNonRoot unset",
-    rule: "security-context",
-    says: /does not set runAsNonRoot: true/,
-    edit: (f) =>
-      f.del("Deployment/web", `${WEB_POD}.securityContext.runAsNonRoot`).del("Deployment/web", `${WEB}.securityContext.runAsNonRoot`),
-  },
-  {
-    name: "container overrides runAsNonRoot",
-    rule: "security-context",
-    says: /does not set runAsNonRoot/,
-    edit: (f) => f.set("StatefulSet/redis", `${WEB}.securityContext.runAsNonRoot`, false),
-  },
-  {
-    name: "uid 0",
-    rule: "security-context",
-    says: /runs as uid 0/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.runAsUser`, 0),
-  },
-  {
-    name: "writable root filesystem",
-    rule: "security-context",
-    says: /readOnlyRootFilesystem/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.readOnlyRootFilesystem`, false),
-  },
-  {
-    name: "privilege escalation allowed by default",
-    rule: "security-context",
-    says: /allowPrivilegeEscalation: false/,
-    edit: (f) => f.del("Deployment/web", `${WEB_POD}.initContainers[0].securityContext.allowPrivilegeEscalation`),
-  },
-  {
-    name: "privileged",
-    rule: "security-context",
-    says: /is privileged/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.privileged`, true),
-  },
-  {
-    name: "capabilities not dropped",
-    rule: "security-context",
-    says: /does not drop ALL capabilities/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.capabilities`, { drop: ["NET_RAW"] }),
-  },
-  {
-    name: "capabilities added back",
-    rule: "security-context",
-    says: /adds capabilities NET_ADMIN/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.capabilities.add`, ["NET_ADMIN"]),
-  },
-  {
-    name: "seccomp unconfined",
-    rule: "security-context",
-    says: /seccompProfile Unconfined, not RuntimeDefault/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.securityContext.seccompProfile`, { type: "Unconfined" }),
-  },
-  {
-    name: "no seccomp profile anywhere",
-    rule: "security-context",
-    says: /seccompProfile unset/,
-    edit: (f) =>
-      f
-        .del("CronJob/report", "spec.jobTemplate.spec.template.spec.securityContext.seccompProfile")
-        .del("CronJob/report", "spec.jobTemplate.spec.template.spec.containers[0].securityContext.seccompProfile"),
-  },
-  {
-    name: "host network",
-    rule: "security-context",
-    says: /host's network/,
-    edit: (f) => f.set("DaemonSet/shipper", `${WEB_POD}.hostNetwork`, true),
-  },
-
-  // Pinned images.
-  {
-    name: "latest tag",
-    rule: "image-tag",
-    says: /'latest' is not a pinned version/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.image`, "ghcr.io/x/web:latest"),
-  },
-  {
-    name: "untagged image",
-    rule: "image-tag",
-    says: /without a tag/,
-    edit: (f) => f.set("StatefulSet/redis", `${WEB}.image`, "docker.io/library/redis"),
-  },
-  {
-    name: "registry port is not a tag",
-    rule: "image-tag",
-    says: /without a tag/,
-    edit: (f) => f.set("Deployment/web", `${WEB_POD}.initContainers[0].image`, "registry.local:5000/busybox"),
-  },
-  {
-    name: "no image",
-    rule: "image-tag",
-    says: /has no image/,
-    edit: (f) => f.del("CronJob/report", "spec.jobTemplate.spec.template.spec.containers[0].image"),
-  },
-
-  // PodDisruptionBudgets for replicated workloads.
-  { name: "no PDB", rule: "pdb", says: /has 2 replicas and no PodDisruptionBudget/, edit: (f) => f.remove("PodDisruptionBudget/web") },
   {
     name: "PDB that allows nothing",
     rule: "pdb",
@@ -462,8 +285,6 @@ const CASES: readonly Case[] = [
           spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, minReplicas: 3, maxReplicas: 6 },
         }),
   },
-
-  // Spread over nodes.
   {
     name: "no spread",
     rule: "spread",
@@ -479,8 +300,6 @@ const CASES: readonly Case[] = [
         matchLabels: { "app.kubernetes.io/name": "api" },
       }),
   },
-
-  // ServiceAccount.
   {
     name: "default ServiceAccount by omission",
     rule: "service-account",
@@ -524,8 +343,6 @@ const CASES: readonly Case[] = [
     says: /runs as ServiceAccount web, which belongs to another workload/,
     edit: (f) => f.set("CronJob/report", "spec.jobTemplate.spec.template.spec.serviceAccountName", "web"),
   },
-
-  // Recommended labels.
   {
     name: "pod template without component",
     rule: "labels",
@@ -537,64 +354,6 @@ const CASES: readonly Case[] = [
     rule: "labels",
     says: /metadata lacks .*managed-by/,
     edit: (f) => f.set("StatefulSet/redis", "metadata.labels", { "app.kubernetes.io/name": "redis" }),
-  },
-
-  // Secrets as env literals.
-  {
-    name: "password literal",
-    rule: "secret-env",
-    says: /sets DB_PASSWORD as a literal value/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.env[4]`, { name: "DB_PASSWORD", value: "hunter2" }),
-  },
-  {
-    name: "token literal",
-    rule: "secret-env",
-    says: /sets API_TOKEN/,
-    edit: (f) => f.set("DaemonSet/shipper", `${WEB}.env`, [{ name: "API_TOKEN", value: "t0k3n" }]),
-  },
-  {
-    name: "Django SECRET_KEY literal",
-    rule: "secret-env",
-    says: /sets DJANGO_SECRET_KEY/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.env[0]`, { name: "DJANGO_SECRET_KEY", value: "x" }),
-  },
-  {
-    name: "API key literal",
-    rule: "secret-env",
-    says: /sets STRIPE_APIKEY/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.env[4]`, { name: "STRIPE_APIKEY", value: "sk_live" }),
-  },
-  {
-    name: "credentials inside a URL",
-    rule: "secret-env",
-    says: /CELERY_BROKER_URL to a URL with credentials/,
-    edit: (f) => f.set("Deployment/web", `${WEB}.env[4]`, { name: "CELERY_BROKER_URL", value: "redis://:hunter2@redis:6379/0" }),
-  },
-
-  // StatefulSet storage.
-  {
-    name: "data store without volumeClaimTemplates",
-    rule: "statefulset-storage",
-    says: /is a data store without volumeClaimTemplates/,
-    edit: (f) => f.del("StatefulSet/redis", "spec.volumeClaimTemplates"),
-  },
-  {
-    name: "no PVC retention policy",
-    rule: "statefulset-storage",
-    says: /persistentVolumeClaimRetentionPolicy is unset/,
-    edit: (f) => f.del("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy"),
-  },
-  {
-    name: "claims of a StatefulSet outside the data tier deleted with it",
-    rule: "statefulset-storage",
-    says: /"whenDeleted":"Delete"/,
-    edit: (f) => notAStore(f).set("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Delete"),
-  },
-  {
-    name: "PVCs deleted on scale-down",
-    rule: "statefulset-storage",
-    says: /"whenScaled":"Delete"/,
-    edit: (f) => f.set("StatefulSet/redis", "spec.persistentVolumeClaimRetentionPolicy.whenScaled", "Delete"),
   },
 ];
 
@@ -659,10 +418,6 @@ const PASSING: readonly { name: string; edit: (f: Fixture) => void }[] = [
         .set("ServiceAccount/web", "metadata.annotations", { [TOKEN_ANNOTATION]: "true" }),
   },
   {
-    name: "a container-level seccomp profile with none on the pod",
-    edit: (f) => f.del("Deployment/web", `${WEB_POD}.securityContext.seccompProfile`),
-  },
-  {
     name: "objects that are not workloads",
     edit: (f) => f.add({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" }, data: { PASSWORD: "not env" } }),
   },
@@ -680,18 +435,7 @@ describe("baselineViolations", () => {
   });
 
   it("covers every rule with at least one failing case", () => {
-    const rules: BaselineRule[] = [
-      "resources",
-      "probes",
-      "security-context",
-      "image-tag",
-      "pdb",
-      "spread",
-      "service-account",
-      "labels",
-      "secret-env",
-      "statefulset-storage",
-    ];
+    const rules: BaselineRule[] = ["pdb", "spread", "service-account", "labels"];
     expect(new Set(CASES.map((c) => c.rule))).toEqual(new Set(rules));
   });
 
@@ -706,10 +450,10 @@ describe("baselineViolations", () => {
     expect([...new Set(found.map((v) => v.rule))]).toEqual([c.rule]);
   });
 
-  it("names the workload, namespace and container in what it prints", () => {
-    const f = fixture().del("Deployment/web", `${WEB}.readinessProbe`);
+  it("names the workload and namespace in what it prints", () => {
+    const f = fixture().del("Deployment/web", "spec.template.spec.serviceAccountName");
     expect(baselineViolations(f.objects).map(formatViolation)).toEqual([
-      "Deployment stagecraft/web container web: [probes] has no readinessProbe",
+      "Deployment stagecraft/web: [service-account] runs under the namespace's default ServiceAccount: give it its own",
     ]);
   });
 
