@@ -14,7 +14,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { freePort, run } from "../lib/proc";
+import { run } from "../lib/proc";
+import { eventually, useFreeClusterPorts } from "../lib/testCluster";
 
 const root = path.resolve(__dirname, "../..");
 const state = path.join(root, `.tools/cluster-test-${process.pid}`);
@@ -29,21 +30,6 @@ function cluster(cmd: "up" | "down" | "status", timeout = 120_000) {
 
 function kubectl(...args: string[]): string {
   return run(kubectlBin, args, { env }).stdout.trim();
-}
-
-async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 // Just the fields the assertions read.
@@ -150,14 +136,7 @@ spec:
 
 describe("local cluster (scripts/cluster.sh)", () => {
   beforeAll(async () => {
-    const [api, etcd, peer, kcm, sched] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    Object.assign(env, {
-      STAGECRAFT_CLUSTER_API_PORT: String(api),
-      STAGECRAFT_CLUSTER_ETCD_PORT: String(etcd),
-      STAGECRAFT_CLUSTER_ETCD_PEER_PORT: String(peer),
-      STAGECRAFT_CLUSTER_KCM_PORT: String(kcm),
-      STAGECRAFT_CLUSTER_SCHEDULER_PORT: String(sched),
-    });
+    await useFreeClusterPorts(env);
     const r = cluster("up", 50 * 60_000);
     if (r.status !== 0) throw new Error(`cluster up failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   }, 55 * 60_000);

@@ -9,7 +9,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readObjects } from "../../cli/renderTree";
-import { freePort, run } from "../lib/proc";
+import { run } from "../lib/proc";
+import { useFreeClusterPorts } from "../lib/testCluster";
 import { STAGES } from "./globalSetup";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -24,14 +25,7 @@ function cluster(cmd: "up" | "down", timeout = 120_000) {
 
 describe("kubectl apply --dry-run=server of every rendered stage", () => {
   beforeAll(async () => {
-    const [api, etcd, peer, kcm, sched] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    Object.assign(env, {
-      STAGECRAFT_CLUSTER_API_PORT: String(api),
-      STAGECRAFT_CLUSTER_ETCD_PORT: String(etcd),
-      STAGECRAFT_CLUSTER_ETCD_PEER_PORT: String(peer),
-      STAGECRAFT_CLUSTER_KCM_PORT: String(kcm),
-      STAGECRAFT_CLUSTER_SCHEDULER_PORT: String(sched),
-    });
+    await useFreeClusterPorts(env);
     const r = cluster("up", 50 * 60_000);
     if (r.status !== 0) throw new Error(`cluster up failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     // The namespace exists for real (a dry-run Namespace would not hold the dry-run objects in it),

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { promotedText } from "../../cli/promote";
-import { freePort } from "../lib/proc";
+import { useFreeClusterPorts } from "../lib/testCluster";
 import { dataLosses, isDataSecret, isDataStatefulSet, shell, type Step } from "../lib/moves";
 import { copyProgram } from "../lib/program";
 
@@ -48,14 +48,7 @@ describe("live stage moves on a real local cluster", () => {
 
   beforeAll(async () => {
     fs.mkdirSync(artifacts, { recursive: true });
-    for (const [k, v] of Object.entries({
-      STAGECRAFT_CLUSTER_API_PORT: await freePort(),
-      STAGECRAFT_CLUSTER_ETCD_PORT: await freePort(),
-      STAGECRAFT_CLUSTER_ETCD_PEER_PORT: await freePort(),
-      STAGECRAFT_CLUSTER_KCM_PORT: await freePort(),
-      STAGECRAFT_CLUSTER_SCHEDULER_PORT: await freePort(),
-    }))
-      env[k] = String(v);
+    await useFreeClusterPorts(env);
     run("bash scripts/toolchain.sh && bash scripts/cluster.sh up", ROOT);
 
     copyProgram(ROOT, project);

@@ -14,7 +14,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { freePort, run } from "../lib/proc";
+import { run } from "../lib/proc";
+import { eventually, useFreeClusterPorts } from "../lib/testCluster";
 
 const root = path.resolve(__dirname, "../..");
 const enabled = process.env.STAGECRAFT_REAL_NODE === "1";
@@ -29,21 +30,6 @@ const cluster = (...args: string[]) =>
   spawnSync("bash", [path.join(root, "scripts/cluster.sh"), ...args], { cwd: root, env, encoding: "utf8", timeout: 60 * 60_000 });
 const kubectl = (...args: string[]) => run(kubectlBin, args, { env }).stdout.trim();
 const kubectlIn = (input: string, ...args: string[]) => run(kubectlBin, args, { env, input }).stdout.trim();
-
-async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 const manifests = `
 apiVersion: v1
@@ -178,14 +164,7 @@ suite("real node (scripts/cluster.sh up --real-node)", () => {
   beforeAll(async () => {
     before = sysctls();
     runContainerdBefore = fs.existsSync("/run/containerd");
-    const [api, etcd, peer, kcm, sched] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    Object.assign(env, {
-      STAGECRAFT_CLUSTER_API_PORT: String(api),
-      STAGECRAFT_CLUSTER_ETCD_PORT: String(etcd),
-      STAGECRAFT_CLUSTER_ETCD_PEER_PORT: String(peer),
-      STAGECRAFT_CLUSTER_KCM_PORT: String(kcm),
-      STAGECRAFT_CLUSTER_SCHEDULER_PORT: String(sched),
-    });
+    await useFreeClusterPorts(env);
     const t0 = Date.now();
     const r = cluster("up", "--real-node");
     if (r.status !== 0) throw new Error(`cluster up --real-node failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
