@@ -12,7 +12,6 @@ import { calls, type Call } from "./calls";
 import { connectionBudget, type ConnectionBudget } from "./connections";
 import { allowedFlows, pushPublishers, type Flow } from "./flows";
 import { stageImages } from "./images";
-import { touchesRegistry } from "./registry";
 import { readsFromReplicas, storeClients, type StoreClient } from "./stores";
 import { stageTotals, type StageTotals } from "./totals";
 import { workloads, type Workload } from "./workloads";
@@ -51,6 +50,7 @@ export function stageModel(spec: Spec): StageModel {
     flows: allowedFlows(spec, edges, clients),
     pushPublishers: pushPublishers(spec),
     replicaReaders: names((s) => readsFromReplicas(s, spec)),
-    registryUsers: spec.data.etcd ? names((s) => touchesRegistry(s, spec.services)) : new Set(),
+    // The registry's clients, as the store clients list them (the services that register or discover).
+    registryUsers: new Set(clients.filter((c) => c.purpose === "registry").map((c) => c.client)),
   };
 }
