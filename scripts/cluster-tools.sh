@@ -67,19 +67,21 @@ done
 # Release build tags (hack/lib/golang.sh): selinux, notest (no test-only code paths), grpcnotrace.
 # STEP and EXPECT feed the progress lines. EXPECT is an estimate of a cold build on 2 cores (the
 # reference machine built these with warm Go caches, in seconds); correct it when one is measured.
-STEP=1/2 EXPECT=1500 build_many "$KUBE_DIR" "
+REAL_NODE=0
+[[ "${1:-}" == --real-node || "${STAGECRAFT_REAL_NODE:-}" == 1 ]] && REAL_NODE=1
+# Steps shown in the progress lines: the control plane and KWOK, plus the node's three with --real-node.
+STEPS=$((REAL_NODE ? 5 : 2))
+STEP=1/$STEPS EXPECT=1500 build_many "$KUBE_DIR" "
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
   kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
   kubectl=k8s.io/kubernetes/cmd/kubectl" \
   -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
 
-REAL_NODE=0
-[[ "${1:-}" == --real-node || "${STAGECRAFT_REAL_NODE:-}" == 1 ]] && REAL_NODE=1
 if ((REAL_NODE)); then
   # A second go build in the same module with the same flags: the packages the control plane
   # already compiled come from Go's build cache, only the node's own are compiled.
-  build_many "$KUBE_DIR" "
+  STEP=2/$STEPS EXPECT=600 build_many "$KUBE_DIR" "
     kubelet=k8s.io/kubernetes/cmd/kubelet
     kube-proxy=k8s.io/kubernetes/cmd/kube-proxy" \
     -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
@@ -88,17 +90,17 @@ fi
 # --- KWOK -------------------------------------------------------------------------------------
 KWOK_DIR=scripts/toolchain/kwok
 KWOK_VERSION="$(awk '$1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KWOK_DIR/go.mod")"
-STEP=2/2 EXPECT=300 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
+STEP=$((REAL_NODE ? 3 : 2))/$STEPS EXPECT=300 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 
 # --- CoreDNS (real node only) -----------------------------------------------------------------
 if ((REAL_NODE)); then
   COREDNS_DIR=scripts/toolchain/coredns
   COREDNS_VERSION="$(awk '$1 == "github.com/coredns/coredns" {print $2; exit}' "$COREDNS_DIR/go.mod")"
-  build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
+  STEP=4/$STEPS EXPECT=720 build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
   KROUTER_DIR=scripts/toolchain/kube-router
   KROUTER_VERSION="$(awk '$1 == "github.com/cloudnativelabs/kube-router/v2" {print $2; exit}' "$KROUTER_DIR/go.mod")"
-  build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
+  STEP=5/$STEPS EXPECT=400 build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
     -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KROUTER_VERSION"
   log "ready: kubelet, kube-proxy $KUBE_VERSION, coredns $COREDNS_VERSION, kube-router $KROUTER_VERSION"
 fi
