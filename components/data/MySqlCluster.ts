@@ -11,7 +11,16 @@ import { labels, mysqlUserSecret, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorL
 import { configHash, container, contentHash, podSecurity, scratch, spread } from "../lib/pod";
 import type { MySqlSpec, ServiceSpec } from "../../spec/schema";
 import { myCnf } from "./myCnf";
-import { mysqlPasswordEnv, primaryBootstrapSql, replicaInitScript, serverIdScript } from "./mysqlReplication";
+import {
+  mariadbdCommand,
+  mariadbProbes,
+  mysqlPasswordEnv,
+  primaryBootstrapSql,
+  primaryInitScript,
+  replicaInitScript,
+  SERVER_ID_CNF,
+  serverIdScript,
+} from "./mysqlReplication";
 import { dataOptions, statefulSetBasics, type DataGuard } from "./stateful";
 
 /** The mariadb image's mysql user. */
@@ -53,6 +62,13 @@ interface ServerSet {
   readonly guard: DataGuard;
 }
 
+/** The server reads only this file (the spec's cnf, which includes the pod's server-id file): no image config. */
+const CONF_DIR = "/etc/mysql/conf.d";
+const DEFAULTS_FILE = `${CONF_DIR}/stagecraft.cnf`;
+const DATA_DIR = "/var/lib/mysql";
+const SOCKET = "/run/mysqld/mysqld.sock";
+const SERVER_ARGS = [`--defaults-file=${DEFAULTS_FILE}`];
+
 const adminEnv = (key: string, envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: SECRETS.mysqlAdmin, key } } });
 const ROOT_ENV = adminEnv(ROOT_KEY, "MARIADB_ROOT_PASSWORD");
 const REPL_ENV = [{ name: "REPL_USER", value: REPL_USER }, adminEnv(REPL_KEY, "REPL_PASSWORD")];
@@ -91,8 +107,8 @@ export class MySqlCluster extends pulumi.ComponentResource {
       serviceName: NAMES.mysql,
       replicas: 1,
       idBase: PRIMARY_ID_BASE,
-      cnf: myCnf(m, { kind: "primary" }),
-      extraInit: [],
+      cnf: myCnf(m, { kind: "primary" }, { include: SERVER_ID_CNF }),
+      extraInit: [this.installInit(m)],
       guard: "protected",
     });
     this.service(`${name}-service`, NAMES.mysql, NAMES.mysql, ns);
@@ -154,6 +170,23 @@ export class MySqlCluster extends pulumi.ComponentResource {
     );
   }
 
+  /** The primary's datadir, initialised once by the project's own step (no image entrypoint). */
+  private installInit(m: MySqlSpec): k8s.types.input.core.v1.Container {
+    return container({
+      name: "install",
+      image: m.image,
+      resources: m.resources,
+      command: ["sh", "-c", primaryInitScript({ rootPasswordEnv: "MARIADB_ROOT_PASSWORD", dataDir: DATA_DIR, serverArgs: SERVER_ARGS })],
+      env: [ROOT_ENV],
+      volumeMounts: [
+        { name: "data", mountPath: DATA_DIR },
+        { name: "conf", mountPath: CONF_DIR },
+        scratch("run", "/run/mysqld").mount,
+        scratch("tmp", "/tmp").mount,
+      ],
+    });
+  }
+
   /** Read replicas, beside the untouched primary: each clones the primary, then follows it by GTID. */
   private readReplicas(name: string, args: MySqlClusterArgs): void {
     const m = args.mysql;
@@ -164,7 +197,8 @@ export class MySqlCluster extends pulumi.ComponentResource {
       replUserEnv: "REPL_USER",
       replPasswordEnv: "REPL_PASSWORD",
       rootPasswordEnv: "MARIADB_ROOT_PASSWORD",
-      dataDir: "/var/lib/mysql",
+      dataDir: DATA_DIR,
+      serverArgs: SERVER_ARGS,
     });
     const cloneInit = container({
       name: "clone",
@@ -186,7 +220,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
       serviceName: NAMES.mysqlRead,
       replicas: m.readReplicas,
       idBase: REPLICA_ID_BASE,
-      cnf: myCnf(m, { kind: "replica" }),
+      cnf: myCnf(m, { kind: "replica" }, { include: SERVER_ID_CNF }),
       extraInit: [cloneInit],
       guard: "retained",
     });
@@ -225,10 +259,10 @@ export class MySqlCluster extends pulumi.ComponentResource {
       { metadata: { name: cnfName, namespace: ns, labels: lbl }, data: { "stagecraft.cnf": set.cnf } },
       { parent: this },
     );
-    const conf = scratch("conf", "/etc/mysql/conf.d", "1Mi");
+    const conf = scratch("conf", CONF_DIR, "1Mi");
     const run = scratch("run", "/run/mysqld", "1Mi");
     const tmp = scratch("tmp", "/tmp", "1Gi");
-    const health = (...checks: string[]) => ["sh", "-c", `healthcheck.sh ${checks.join(" ")}`];
+    const probe = mariadbProbes({ socket: SOCKET, rootPasswordEnv: "MARIADB_ROOT_PASSWORD" });
     return new k8s.apps.v1.StatefulSet(
       `${set.pulumiName}-statefulset`,
       {
@@ -254,7 +288,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   command: [
                     "sh",
                     "-c",
-                    `${serverIdScript(set.idBase, { readOnly: set.role === "replica" })}\ncp /config/stagecraft.cnf /etc/mysql/conf.d/stagecraft.cnf\n`,
+                    `${serverIdScript(set.idBase, { readOnly: set.role === "replica" })}\ncp /config/stagecraft.cnf ${DEFAULTS_FILE}\n`,
                   ],
                   env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
                   volumeMounts: [conf.mount, { name: "config", mountPath: "/config", readOnly: true }],
@@ -266,12 +300,19 @@ export class MySqlCluster extends pulumi.ComponentResource {
                   name: "mariadb",
                   image: m.image,
                   resources: m.resources,
+                  command: mariadbdCommand({ defaultsFile: DEFAULTS_FILE, dataDir: DATA_DIR, socket: SOCKET, port: PORTS.mysql }),
                   ports: [{ name: "mysql", containerPort: PORTS.mysql }],
                   env: [ROOT_ENV],
-                  volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }, conf.mount, run.mount, tmp.mount],
-                  // Readiness: InnoDB is up and answers; liveness: the server process accepts connections.
-                  readinessProbe: { exec: { command: health("--connect", "--innodb_initialized") }, periodSeconds: 10, timeoutSeconds: 5 },
-                  livenessProbe: { tcpSocket: { port: "mysql" }, initialDelaySeconds: 60, periodSeconds: 20, failureThreshold: 6 },
+                  volumeMounts: [{ name: "data", mountPath: DATA_DIR }, conf.mount, run.mount, tmp.mount],
+                  // Readiness: root's query answers; liveness: the server answers a ping at all.
+                  readinessProbe: { exec: { command: probe.readiness }, periodSeconds: 10, timeoutSeconds: 5 },
+                  livenessProbe: {
+                    exec: { command: probe.liveness },
+                    initialDelaySeconds: 60,
+                    periodSeconds: 20,
+                    timeoutSeconds: 5,
+                    failureThreshold: 6,
+                  },
                 }),
               ],
               volumes: [conf.volume, run.volume, tmp.volume, { name: "config", configMap: { name: cnfName } }],

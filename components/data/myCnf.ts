@@ -13,7 +13,17 @@ export function mariadbSize(quantity: string): string {
   return `${m[1]}${m[2][0]}`;
 }
 
-export function myCnf(mysql: MySqlSpec, role: MySqlRole): string {
+export interface MyCnfOptions {
+  /**
+   * A per-pod fragment to `!include` at the end (the server_id file an init step writes), so this
+   * file alone can be the server's `--defaults-file` and no image's own config is read.
+   */
+  readonly include?: string;
+}
+
+export function myCnf(mysql: MySqlSpec, role: MySqlRole, opts: MyCnfOptions = {}): string {
+  if (opts.include !== undefined && (!opts.include.startsWith("/") || /\s/.test(opts.include)))
+    throw new Error(`myCnf: include '${opts.include}' must be an absolute path without spaces`);
   if (!Number.isInteger(mysql.maxConnections) || mysql.maxConnections < 1)
     throw new Error(`myCnf: maxConnections must be a positive whole number, got ${mysql.maxConnections}`);
   const lines = [
@@ -45,6 +55,7 @@ export function myCnf(mysql: MySqlSpec, role: MySqlRole): string {
   if (role.kind === "replica") {
     lines.push("", "# Only replication writes here; the app writes to the primary Service.", "read_only = ON");
   }
+  if (opts.include) lines.push("", "# server_id, report_host (and read_only on replicas) of this pod.", `!include ${opts.include}`);
   lines.push("");
   return lines.join("\n");
 }

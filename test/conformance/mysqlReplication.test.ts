@@ -12,7 +12,10 @@ import * as path from "path";
 import { myCnf } from "../../components/data/myCnf";
 import {
   CLONE_MARKER,
+  INIT_MARKER,
+  mariadbProbes,
   mysqlPasswordEnv,
+  primaryInitScript,
   primaryBootstrapSql,
   replicaInitScript,
   serverIdScript,
@@ -148,18 +151,42 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     fs.writeFileSync(path.join(secretsDir, "repl"), REPL_PW);
     for (const u of users) passwords[mysqlPasswordEnv(u)] = `${u}-pw-'1`;
 
-    // The primary, set up the way the image's entrypoint leaves it: root with a password, local and remote.
+    // The primary, initialised by the project's own step (primaryInitScript), as its init container does.
     const pcnf = cnf("primary", primaryPort, "primary", serverId("primary", "mysql-0", 1, false));
-    run("mariadb-install-db", [`--defaults-file=${pcnf}`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"]);
+    const init = primaryInit(pcnf);
+    if (init.status !== 0) throw new Error(`primary init failed (${init.status}):\n${init.stderr}`);
     servers.push(await startServer("primary", "mariadbd", [`--defaults-file=${pcnf}`, "--user=root"], primaryPort));
-    run("mariadb", ["--no-defaults", `--socket=${path.join(dir, "primary.sock")}`, "-uroot"], {
-      input: [
-        "DROP USER IF EXISTS root@'127.0.0.1', root@'::1';",
-        `ALTER USER root@localhost IDENTIFIED BY '${ROOT_PW}';`,
-        `CREATE USER root@'%' IDENTIFIED BY '${ROOT_PW}';`,
-        "GRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;",
-      ].join("\n"),
+  });
+
+  function primaryInit(pcnf: string) {
+    const script = primaryInitScript({
+      rootPasswordEnv: "MARIADB_ROOT_PASSWORD",
+      dataDir: path.join(dir, "primary"),
+      serverArgs: [`--defaults-file=${pcnf}`, "--user=root"],
+      waitSeconds: 60,
     });
+    return sh(script, { MARIADB_ROOT_PASSWORD: ROOT_PW, TMPDIR: dir });
+  }
+
+  test("the primary's own init step: root has the Secret's password over TCP and the socket, no anonymous account, idempotent", () => {
+    expect(ok(primaryPort, "root", ROOT_PW, "SELECT COUNT(*) FROM mysql.user WHERE User = ''")).toBe("0");
+    expect(sql(primaryPort, "root", "wrong", "SELECT 1").status).not.toBe(0);
+    expect(ok(primaryPort, "root", ROOT_PW, "SELECT GROUP_CONCAT(Host ORDER BY Host) FROM mysql.user WHERE User = 'root'")).toBe(
+      "%,127.0.0.1,::1,localhost",
+    );
+    expect(fs.existsSync(path.join(dir, "primary", INIT_MARKER))).toBe(true);
+    const again = primaryInit(path.join(dir, "primary.cnf"));
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/nothing to do/);
+  });
+
+  test("the probes: readiness queries as root over the socket, liveness pings; a wrong password fails readiness only", () => {
+    const probes = mariadbProbes({ socket: path.join(dir, "primary.sock"), rootPasswordEnv: "MARIADB_ROOT_PASSWORD" });
+    const runProbe = (cmd: string[], pw: string) =>
+      spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", env: { ...process.env, MARIADB_ROOT_PASSWORD: pw }, timeout: 20_000 }).status;
+    expect(runProbe(probes.readiness, ROOT_PW)).toBe(0);
+    expect(runProbe(probes.readiness, "wrong")).not.toBe(0);
+    expect(runProbe(probes.liveness, "wrong")).toBe(0);
   });
 
   afterAll(async () => {

@@ -79,3 +79,12 @@ describe("mariadbSize", () => {
   ])("%s -> %s", (q, size) => expect(mariadbSize(q)).toBe(size));
   test.each(["1G", "1.5Gi", "Mi", "100"])("refuses %s", (q) => expect(() => mariadbSize(q)).toThrow(/is not a memory quantity/));
 });
+
+describe("myCnf include", () => {
+  test("the per-pod fragment is included last, so the file alone can be --defaults-file", () => {
+    const text = myCnf(mysql, { kind: "primary" }, { include: "/etc/mysql/conf.d/server-id.cnf" });
+    expect(text.trimEnd().split("\n").pop()).toBe("!include /etc/mysql/conf.d/server-id.cnf");
+    expect(myCnf(mysql, { kind: "primary" })).not.toContain("!include");
+  });
+  test("refuses a relative include", () => expect(() => myCnf(mysql, { kind: "primary" }, { include: "x.cnf" })).toThrow(/absolute path/));
+});

@@ -9,7 +9,11 @@ import * as os from "os";
 import * as path from "path";
 import {
   CLONE_MARKER,
+  INIT_MARKER,
+  mariadbdCommand,
+  mariadbProbes,
   mysqlPasswordEnv,
+  primaryInitScript,
   primaryBootstrapSql,
   replicaInitScript,
   serverIdScript,
@@ -219,4 +223,62 @@ describe("replicaInitScript", () => {
   ] as [Partial<ReplicaInitOptions>, RegExp][])("refuses %p", (change, message) =>
     expect(() => replicaInitScript({ ...base, ...change })).toThrow(message),
   );
+});
+
+describe("primaryInitScript (the primary's own init step; against a real server: test/conformance/mysqlReplication.test.ts)", () => {
+  const sh = (script: string, env: Record<string, string>) =>
+    spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
+
+  test("an initialised datadir is left alone, before any secret is read", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "init-"));
+    fs.mkdirSync(path.join(dir, "mysql"));
+    const r = sh(primaryInitScript({ rootPasswordEnv: "ROOT_PW", dataDir: dir }), {});
+    fs.rmSync(dir, { recursive: true });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/already initialised: nothing to do/);
+  });
+
+  test("an empty datadir without the root password fails, naming the variable", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "init-"));
+    const r = sh(primaryInitScript({ rootPasswordEnv: "ROOT_PW", dataDir: dir }), {});
+    fs.rmSync(dir, { recursive: true });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/ROOT_PW \(or ROOT_PW_FILE\) is not set/);
+  });
+
+  test("the password is never in the script's text; the server args come first; the marker is written", () => {
+    const s = primaryInitScript({ rootPasswordEnv: "ROOT_PW", dataDir: "/var/lib/mysql", serverArgs: ["--defaults-file=/etc/x.cnf"] });
+    expect(s).toContain(`mariadb-install-db '--defaults-file=/etc/x.cnf' --datadir=`);
+    expect(s).toContain("--skip-networking --skip-log-bin");
+    expect(s).toContain(INIT_MARKER);
+    expect(s).not.toMatch(/IDENTIFIED BY '[^%]/);
+  });
+
+  test.each([
+    [{ rootPasswordEnv: "root pw", dataDir: "/d" }, /not an env var name/],
+    [{ rootPasswordEnv: "R", dataDir: "relative" }, /absolute path/],
+    [{ rootPasswordEnv: "R", dataDir: "/d", waitSeconds: 0 }, /waitSeconds/],
+  ])("refuses %j", (opts, err) => expect(() => primaryInitScript(opts)).toThrow(err));
+});
+
+describe("mariadbdCommand and mariadbProbes", () => {
+  test("the server reads only the defaults file, with every path explicit", () => {
+    expect(
+      mariadbdCommand({ defaultsFile: "/etc/mysql/conf.d/s.cnf", dataDir: "/var/lib/mysql", socket: "/run/mysqld/m.sock", port: 3306 }),
+    ).toEqual([
+      "mariadbd",
+      "--defaults-file=/etc/mysql/conf.d/s.cnf",
+      "--datadir=/var/lib/mysql",
+      "--socket=/run/mysqld/m.sock",
+      "--port=3306",
+    ]);
+    expect(() => mariadbdCommand({ defaultsFile: "/a", dataDir: "/b", socket: "/c", port: 0 })).toThrow(/not a TCP port/);
+  });
+
+  test("readiness queries with the password from env (not argv); liveness pings without one", () => {
+    const p = mariadbProbes({ socket: "/run/mysqld/m.sock", rootPasswordEnv: "ROOT_PW" });
+    expect(p.readiness.join(" ")).toContain('MYSQL_PWD="$ROOT_PW" mariadb --no-defaults --protocol=socket --socket=/run/mysqld/m.sock');
+    expect(p.liveness).toEqual(["mariadb-admin", "--no-defaults", "--protocol=socket", "--socket=/run/mysqld/m.sock", "ping"]);
+    expect(() => mariadbProbes({ socket: "/s", rootPasswordEnv: "1x" })).toThrow(/env var name/);
+  });
 });
