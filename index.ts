@@ -55,6 +55,7 @@ const provider =
     : targetProvider(target, __dirname, stack);
 
 const placement = dataPlacement(target);
+const kongPlacement = target.kind === "kubeconfig" ? target.placement.kong : undefined;
 const credentials = Object.fromEntries(referencedSecrets(spec).map((k) => [k, config.requireSecret(k)]));
 const stage = new Stage(
   "stagecraft",
@@ -67,6 +68,10 @@ const stage = new Stage(
     dataPlacement: {
       nodeSelector: placement.nodeSelector && { ...placement.nodeSelector },
       tolerations: placement.tolerations.map((t) => ({ ...t })),
+    },
+    kongPlacement: kongPlacement && {
+      nodeSelector: { ...kongPlacement.nodeSelector },
+      tolerations: kongPlacement.tolerations.map((t) => ({ ...t })),
     },
   },
   // Every in-cluster Service skips the provider's Endpoints wait (awaits.ts); render mode writes files, so no Secret value may reach them.

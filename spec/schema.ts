@@ -286,6 +286,11 @@ export const ShortUrl = z
       .regex(/^\/[a-z0-9_\-/]*$/)
       .default("/s"),
     redisDb: int(0, 15).default(1),
+    /**
+     * Dynamic modules the image's nginx must `load_module` first: part of the image choice, so it
+     * sits beside `image` (Debian's nginx: the NDK and Lua modules; OpenResty's image: none).
+     */
+    modules: z.array(z.string().regex(/^\/[A-Za-z0-9_.\-/]*\.so$/, "must be an absolute path to a .so module")).default([]),
   })
   .strict();
 

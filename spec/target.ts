@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DNS_LABEL } from "./schema";
+import { Fit } from "./fit";
 
 /**
  * What an EKS target gives every LoadBalancer Service (nginx, kong) when the stack names none:
@@ -31,6 +32,31 @@ const RenderTarget = z
   })
   .strict();
 
+const Toleration = z
+  .object({
+    key: z.string().min(1),
+    operator: z.enum(["Equal", "Exists"]).default("Equal"),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  })
+  .strict();
+
+/** Where a workload's pods go: node labels they need and taints they accept. */
+export const Placement = z
+  .object({
+    nodeSelector: z.record(z.string()).default({}),
+    tolerations: z.array(Toleration).default([]),
+  })
+  .strict();
+export type PlacementSpec = z.infer<typeof Placement>;
+
+/**
+ * Per-workload placement a cluster needs. `kong`: Kong Gateway has no image that runs on the local
+ * cluster's real node (not in Debian, not a Go module), so local stacks place it on the nodes that
+ * run no containers (KWOK: `type: kwok`, tainted `stagecraft.local/fake`); never faked by another image.
+ */
+const Placements = z.object({ kong: Placement.optional() }).strict().default({});
+
 const KubeconfigTarget = z
   .object({
     kind: z.literal("kubeconfig"),
@@ -39,6 +65,9 @@ const KubeconfigTarget = z
     kubeconfig: z.string().optional(),
     context: z.string().optional(),
     loadBalancerAnnotations: lbAnnotations,
+    /** Shrinks any stage onto a small cluster (spec/fit.ts): kept by every stage move. */
+    fit: Fit.optional(),
+    placement: Placements,
   })
   .strict();
 

@@ -6,6 +6,7 @@
 import { CONFIG_NS, REQUIRED_SECRETS, referencedSecrets, type RawStack } from "../spec/config";
 import { SpecError, type SpecProblem } from "../spec/errors";
 import { applyOverrides } from "../spec/overrides";
+import { fitSpec } from "../spec/fit";
 import { Spec } from "../spec/schema";
 import { Target } from "../spec/target";
 import { stageModel, type StageModel } from "../model/stage";
@@ -62,9 +63,11 @@ export function validateStack(stack: string, raw: RawStack): LoadedStack {
     problems.push(...zodProblems(stack, "spec", Spec, merged.spec, spec.error));
     throw new SpecError(stack, problems);
   }
-  const model = stageModel(spec.data);
+  // The target's fit (a small local cluster) applies after the overrides, to whatever stage it is.
+  const fitted = target.success && target.data.kind === "kubeconfig" ? fitSpec(spec.data, target.data.fit) : spec.data;
+  const model = stageModel(fitted);
   problems.push(...checkRules(stack, model));
   if (target.success) problems.push(...checkEksTarget(stack, model, target.data));
   if (problems.length > 0 || !target.success) throw new SpecError(stack, problems);
-  return { stack, spec: spec.data, target: target.data, model };
+  return { stack, spec: fitted, target: target.data, model };
 }

@@ -34,7 +34,7 @@ export class ShortUrl extends pulumi.ComponentResource {
       listenPort: PORTS.shortUrl,
       redis: { host: serviceHost(NAMES.redis, args.namespace), port: PORTS.redis, db: su.redisDb },
       resolver: "kube-dns.kube-system.svc.cluster.local",
-      modules: [],
+      modules: su.modules,
     });
     const values = serviceValues({
       name: NAMES.shortUrl,
@@ -47,7 +47,8 @@ export class ShortUrl extends pulumi.ComponentResource {
           name: "openresty",
           image: su.image,
           resources: su.resources,
-          command: ["openresty", "-c", `${CONFIG_DIR}/nginx.conf`, "-g", "daemon off;"],
+          // `-e stderr`: the error log before the config is read, off the read-only root filesystem.
+          command: ["openresty", "-e", "stderr", "-c", `${CONFIG_DIR}/nginx.conf`, "-g", "daemon off;"],
           ports: [{ name: "http", containerPort: PORTS.shortUrl }],
           env: [{ name: ENV.redisPassword, valueFrom: { secretKeyRef: { name: SECRETS.redis, key: PASSWORD_KEY } } }],
           volumeMounts: [tmp.mount, config.mount],

@@ -15,7 +15,7 @@ export interface OpenrestyConfInput {
   readonly redis: { readonly host: string; readonly port: number; readonly db: number };
   /** DNS server for cosockets; needed when the Redis host is a name (Lua resolves names itself). */
   readonly resolver?: string;
-  /** `load_module` paths: empty in the OpenResty image, Debian's ndk + lua modules in tests. */
+  /** `load_module` paths, from the spec (`shortUrl.modules`): none for OpenResty's image, Debian's NDK + Lua for its nginx. */
   readonly modules: readonly string[];
   /** Writable directory for the pid file and temp paths (default /tmp; tests give their own). */
   readonly tmpDir?: string;

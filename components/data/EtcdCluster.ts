@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { etcdUserSecret, labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
-import { container, contentHash, podSecurity, scratch } from "../lib/pod";
+import { container, NODE_TAINTS_POLICY, contentHash, podSecurity, scratch } from "../lib/pod";
 import type { EtcdSpec, ServiceSpec } from "../../spec/schema";
 import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv, type EtcdAuthPlan } from "./etcdAuth";
 import { etcdPdbMinAvailable, etcdStatefulSetArgs } from "./etcdFlags";
@@ -129,6 +129,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                   maxSkew: 1,
                   topologyKey: "kubernetes.io/hostname",
                   whenUnsatisfiable: "DoNotSchedule",
+                  nodeTaintsPolicy: NODE_TAINTS_POLICY,
                   labelSelector: { matchLabels: selectorLabels(NAMES.etcd) },
                 },
               ],

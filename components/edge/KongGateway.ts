@@ -28,6 +28,8 @@ export interface KongGatewayArgs {
   /** Consumer credentials by their config key: Pulumi secrets. */
   readonly credentials: Readonly<Record<string, pulumi.Output<string>>>;
   readonly loadBalancerAnnotations: Record<string, string>;
+  /** Where Kong's pods go, from the target (local stacks: the KWOK nodes, where no container runs). */
+  readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
 export class KongGateway extends pulumi.ComponentResource {
@@ -80,6 +82,7 @@ export class KongGateway extends pulumi.ComponentResource {
         namespace: args.namespace,
         replicas: k.replicas,
         uid: KONG_UID,
+        placement: args.placement,
         podAnnotations: { [CONFIG_HASH_ANNOTATION]: shapeHash, "stagecraft.dev/credentials-hash": keysHash },
         containers: [
           container({

@@ -22,6 +22,8 @@ export interface EdgeWorkloadArgs {
   /** The public Service: name, ports and the target's load-balancer annotations. */
   readonly loadBalancer: { name: string; ports: k8s.types.input.core.v1.ServicePort[]; annotations: Record<string, string> };
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Node selector and tolerations the target asks for (Kong on the local cluster's KWOK nodes), if any. */
+  readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
 /** Creates the edge objects with `prefix`-derived Pulumi names under `parent`. */
@@ -47,6 +49,7 @@ export function edgeWorkload(prefix: string, a: EdgeWorkloadArgs, parent: pulumi
             enableServiceLinks: false,
             securityContext: podSecurity(a.uid),
             topologySpreadConstraints: spread(selector),
+            ...a.placement,
             terminationGracePeriodSeconds: 60,
             containers: a.containers,
             volumes: a.volumes,

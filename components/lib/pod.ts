@@ -96,14 +96,28 @@ export function probes(
   };
 }
 
+/**
+ * Only nodes the pod may land on count as spread domains: a node tainted against it (EKS data
+ * nodes for app pods, the local cluster's KWOK nodes for real pods) would otherwise be an empty
+ * domain that blocks the hard constraint (the default, Ignore, counts it).
+ */
+export const NODE_TAINTS_POLICY = "Honor";
+
 /** Spread replicas over nodes (hard) and zones (soft). */
 export function spread(selector: Record<string, string>): TopologySpreadConstraint[] {
   return [
-    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: selector } },
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "DoNotSchedule",
+      nodeTaintsPolicy: NODE_TAINTS_POLICY,
+      labelSelector: { matchLabels: selector },
+    },
     {
       maxSkew: 1,
       topologyKey: "topology.kubernetes.io/zone",
       whenUnsatisfiable: "ScheduleAnyway",
+      nodeTaintsPolicy: NODE_TAINTS_POLICY,
       labelSelector: { matchLabels: selector },
     },
   ];

@@ -40,6 +40,8 @@ export interface StageArgs {
   readonly loadBalancerAnnotations: Record<string, string>;
   /** Where data-tier pods go (EKS data nodes), if anywhere in particular. */
   readonly dataPlacement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
+  /** Where Kong's pods go, if the target says (`stagecraft:target.placement.kong`). */
+  readonly kongPlacement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
 /** The data tier's components, which the app and edge tiers wait for. */
@@ -63,8 +65,8 @@ export class Stage extends pulumi.ComponentResource {
     const namespace = new Namespace("namespace", { name: args.namespace, callRules: model.spec.callRules }, { parent: this });
     new CallGraphPolicies("network-policies", { flows: model.flows, namespace: args.namespace }, this.after(namespace));
     const data = this.dataTier(args, namespace);
-    this.appTier(args, namespace, data);
-    this.entryPoints = this.edgeTier(args, namespace, data.redis);
+    const app = this.appTier(args, namespace, data);
+    this.entryPoints = this.edgeTier(args, namespace, data.redis, app);
 
     const { mysql, redis } = model.connections;
     this.stage = model.spec.stage;
@@ -126,7 +128,9 @@ export class Stage extends pulumi.ComponentResource {
     return { redis, mysql, etcd };
   }
 
-  private appTier(args: StageArgs, namespace: Namespace, data: DataTier): void {
+  /** The app tier; returns its components, which the edge waits for. */
+  private appTier(args: StageArgs, namespace: Namespace, data: DataTier): pulumi.Resource[] {
+    const app: pulumi.Resource[] = [];
     const { model } = args;
     const { spec } = model;
     const ns = args.namespace;
@@ -144,26 +148,34 @@ export class Stage extends pulumi.ComponentResource {
         : undefined;
     for (const s of spec.services) {
       const rpc = rpcConfig(s);
-      new AppService(
-        s.name,
-        { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
-        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
+      app.push(
+        new AppService(
+          s.name,
+          { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
+          this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
+        ),
       );
     }
     const byName = new Map(spec.services.map((s) => [s.name, s]));
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
-      if (svc) new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(namespace, redis, mysql));
+      if (svc)
+        app.push(new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(namespace, redis, mysql)));
     }
     const beatService = spec.beat && byName.get(spec.beat.service);
     if (spec.beat && beatService)
-      new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(namespace, redis));
-    if (spec.push?.kind === "tormq") new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace));
-    if (spec.shortUrl) new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis));
+      app.push(new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(namespace, redis)));
+    if (spec.push?.kind === "tormq") app.push(new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace)));
+    if (spec.shortUrl) app.push(new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis)));
+    return app;
   }
 
-  /** The edge tier; returns the names of its LoadBalancer Services. */
-  private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache): string[] {
+  /**
+   * The edge tier, after the app tier: nginx resolves its upstreams' Service names when it starts
+   * and exits if one does not exist yet (seen on the real node), so the Services must come first.
+   * Returns the names of its LoadBalancer Services.
+   */
+  private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache, app: pulumi.Resource[]): string[] {
     const { spec } = args.model;
     const ns = args.namespace;
     const host = (n: string) => serviceHost(n, ns);
@@ -186,7 +198,7 @@ export class Stage extends pulumi.ComponentResource {
             shortUrl: spec.shortUrl && { host: host(NAMES.shortUrl), port: PORTS.shortUrl, route: spec.shortUrl.route },
           },
         },
-        this.after(namespace),
+        this.after(namespace, redis, ...app),
       );
       entryPoints.push(NAMES.nginx);
     }
@@ -208,8 +220,9 @@ export class Stage extends pulumi.ComponentResource {
           redis: { host: host(NAMES.redis), port: PORTS.redis, database: 0 },
           credentials: args.credentials,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
+          placement: args.kongPlacement,
         },
-        this.after(namespace, redis),
+        this.after(namespace, redis, ...app),
       );
       entryPoints.push(NAMES.kongProxy);
     }

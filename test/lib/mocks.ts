@@ -182,7 +182,10 @@ export interface StageBuild extends Build {
 export async function buildStage(
   pulumi: Pulumi,
   stage: StageName,
-  opts: { loadBalancerAnnotations?: Record<string, string> } = {},
+  opts: {
+    loadBalancerAnnotations?: Record<string, string>;
+    kongPlacement?: { nodeSelector: Record<string, string>; tolerations: object[] };
+  } = {},
 ): Promise<StageBuild> {
   const loaded = await loadStage(stage);
   const k8s = await import("@pulumi/kubernetes");
@@ -204,6 +207,7 @@ export async function buildStage(
         ),
         loadBalancerAnnotations: opts.loadBalancerAnnotations ?? loaded.target.loadBalancerAnnotations,
         dataPlacement: { nodeSelector: placement.nodeSelector, tolerations: [...placement.tolerations] },
+        kongPlacement: opts.kongPlacement,
       },
       { providers: [provider], transformations: [capture] },
     );

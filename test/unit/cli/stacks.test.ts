@@ -13,8 +13,8 @@ describe("stack file names and listings", () => {
     ["stacks/nope.yaml", undefined],
   ])("%s -> %s", (file, want) => expect(stackNameFromFile(file)).toBe(want));
 
-  test("the project's stacks are the four stages", () => {
-    expect(listStacks(STACKS)).toEqual({ stacks: ["ddd", "micro", "mvc", "split"], stages: ["ddd", "micro", "mvc", "split"] });
+  test("the project's stacks: the four stages and the live local stack (a stack, not a stage)", () => {
+    expect(listStacks(STACKS)).toEqual({ stacks: ["ddd", "local", "micro", "mvc", "split"], stages: ["ddd", "micro", "mvc", "split"] });
   });
 
   test("a live stack is a stack but not a stage; a missing directory lists nothing", () => {

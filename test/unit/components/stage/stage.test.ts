@@ -229,3 +229,33 @@ describe("stage moves: one live stack switched between the stage files", () => {
     expect(dropped).toEqual([]);
   });
 });
+
+describe("placement and spread on a cluster with tainted nodes (the local real node beside KWOK nodes)", () => {
+  const kongPlacement = {
+    nodeSelector: { type: "kwok" },
+    tolerations: [{ key: "stagecraft.local/fake", operator: "Equal", value: "true", effect: "NoSchedule" }],
+  };
+  let placed: StageBuild;
+  beforeAll(async () => {
+    placed = await buildStage(pulumi, "micro", { kongPlacement });
+  }, 60_000);
+  const podSpec = (r: Registration) =>
+    (r.inputs as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec ?? {};
+
+  it("only Kong gets the target's placement", () => {
+    expect(placed.error).toBeUndefined();
+    const deployments = ofType(placed, K8S.deployment);
+    const kong = deployments.find((r) => meta(r).name === "kong")!;
+    expect(podSpec(kong)).toMatchObject(kongPlacement);
+    for (const d of deployments.filter((r) => meta(r).name !== "kong"))
+      expect(podSpec(d).tolerations ?? []).not.toContainEqual(kongPlacement.tolerations[0]);
+  });
+
+  it("every spread constraint honours taints, so an untolerated node is no empty domain", () => {
+    const constraints = kubernetesObjects(placed).flatMap(
+      (r) => (podSpec(r).topologySpreadConstraints as Record<string, unknown>[] | undefined) ?? [],
+    );
+    expect(constraints.length).toBeGreaterThan(0);
+    for (const c of constraints) expect(c.nodeTaintsPolicy).toBe("Honor");
+  });
+});
