@@ -110,6 +110,12 @@ export function included(rel: string, include: readonly string[] | undefined): b
   return !include || include.some((p) => rel === p || rel.startsWith(`${p}/`));
 }
 
+/** Whether a context folder may hold an included path, so the walk descends into it (never into a venv it does not take). */
+export function mayHoldIncluded(relDir: string, include: readonly string[] | undefined): boolean {
+  if (isBuildJunk(relDir)) return false;
+  return !include || include.some((p) => p === relDir || p.startsWith(`${relDir}/`) || relDir.startsWith(`${p}/`));
+}
+
 /** The wheel cache folder for a lock: keyed by the lock's bytes, which pin every file by hash. */
 export function wheelsKey(lock: Buffer): string {
   return createHash("sha256").update(lock).digest("hex").slice(0, 16);

@@ -18,7 +18,7 @@ import { spawnSync } from "child_process";
 import { baseArchive, BASE_IMAGE } from "../cluster/node/images";
 import { Fail, log, setLogPrefix, sh, which } from "../cluster/node/host";
 import { layoutFor } from "../cluster/node/layout";
-import { buildArgs, contextHash, included, parseCatalog, pushTarget, wheelsKey, type ImageEntry } from "./catalog";
+import { buildArgs, contextHash, included, mayHoldIncluded, parseCatalog, pushTarget, wheelsKey, type ImageEntry } from "./catalog";
 
 const root = path.resolve(__dirname, "../..");
 const tools = process.env.STAGECRAFT_TOOLS || path.join(root, ".tools");
@@ -39,10 +39,12 @@ const podmanArgs = [
 ];
 const podman = (args: string[], timeout = 30 * 60_000) => sh("podman", [...podmanArgs, ...args], { timeout });
 
-function files(dir: string, rel = ""): { path: string; content: Buffer }[] {
-  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(rel, e.name);
-    return e.isDirectory() ? files(dir, p) : [{ path: p, content: fs.readFileSync(path.join(dir, p)) }];
+/** Files under dir (symlinks followed), descending only into folders `include` may take from. */
+function files(dir: string, include?: readonly string[], rel = ""): { path: string; content: Buffer }[] {
+  return fs.readdirSync(path.join(dir, rel)).flatMap((name) => {
+    const p = path.join(rel, name);
+    if (fs.statSync(path.join(dir, p)).isDirectory()) return mayHoldIncluded(p, include) ? files(dir, include, p) : [];
+    return included(p, include) ? [{ path: p, content: fs.readFileSync(path.join(dir, p)) }] : [];
   });
 }
 
@@ -92,7 +94,7 @@ function build(e: ImageEntry, baseKey: string): string {
       );
     return { path: name, content: fs.readFileSync(src) };
   });
-  const own = files(dir).filter((f) => included(f.path, e.include));
+  const own = files(dir, e.include);
   const absent = (e.include ?? []).filter((p) => !own.some((f) => included(f.path, [p])));
   if (absent.length)
     throw new Fail(`${e.name}: include names ${absent.join(", ")}, not in ${e.context}/. Fix: the list in images/images.yaml`);

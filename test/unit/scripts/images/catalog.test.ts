@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { buildArgs, contextHash, included, parseCatalog, pushTarget, wheelsKey } from "../../../../scripts/images/catalog";
+import { buildArgs, contextHash, included, mayHoldIncluded, parseCatalog, pushTarget, wheelsKey } from "../../../../scripts/images/catalog";
 
 const root = path.resolve(__dirname, "../../../..");
 
@@ -72,6 +72,19 @@ test("context paths: include list (all when absent), never __pycache__ or .pyc",
   expect(included("app/__pycache__/x.cpython-311.pyc", ["app"])).toBe(false);
   expect(included("app/x.pyc", undefined)).toBe(false);
   expect(included("anything", undefined)).toBe(true);
+});
+
+test("the context walk descends only into folders the include list may take from", () => {
+  const inc = ["Dockerfile", "app", "deep/x/file.txt"];
+  expect(mayHoldIncluded("app", inc)).toBe(true);
+  expect(mayHoldIncluded("app/api", inc)).toBe(true);
+  expect(mayHoldIncluded("deep", inc)).toBe(true);
+  expect(mayHoldIncluded("deep/x", inc)).toBe(true);
+  expect(mayHoldIncluded(".venv", inc)).toBe(false);
+  expect(mayHoldIncluded("tests", inc)).toBe(false);
+  expect(mayHoldIncluded("application", inc)).toBe(false);
+  expect(mayHoldIncluded("app/__pycache__", inc)).toBe(false);
+  expect(mayHoldIncluded(".venv", undefined)).toBe(true);
 });
 
 test("app entries: context, target, include and wheels are read; bad ones are refused naming the field", () => {
