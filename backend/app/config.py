@@ -68,7 +68,7 @@ class Context:
 
 @dataclass(frozen=True)
 class ShortUrl:
-    """Not rendered by Stagecraft yet (see backend/README.md): where short codes are written."""
+    """Where short codes are written: `<prefix><code>` in Redis DB `db`, where OpenResty reads them."""
 
     db: int
     prefix: str

@@ -35,8 +35,9 @@ const { rpcConfigJson } = require("./components/app/rpcConfig");
 const { uwsgiIni } = require("./components/app/uwsgiIni");
 const { WSGI_MODULE } = require("./components/app/servicePod");
 const { DEFAULT_PREFIX_ROOT } = require("./model/registry");
+const { SHORT_URL_KEY_PREFIX } = require("./components/app/openrestyConf");
 const ns = "stagecraft";
-const out = {};
+const out = { "": { shortUrlKeyPrefix: SHORT_URL_KEY_PREFIX } };
 for (const f of fs.readdirSync("stacks").filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort()) {
   const { stack, raw } = readStackFile("stacks/" + f);
   const { spec, model } = validateStack(stack, raw);
@@ -49,7 +50,9 @@ for (const f of fs.readdirSync("stacks").filter((f) => /^Pulumi\..+\.yaml$/.test
           etcdAuth: spec.data.etcd.auth ? { passwordEnv: ENV.etcdPassword } : undefined }))
       : null;
     const ini = s.kind === "web" ? uwsgiIni({ service: s, httpPort: 8000, module: WSGI_MODULE, bindAddress: "127.0.0.1" }) : null;
-    out[stack][s.name] = { kind: s.kind, port: s.port, settings: appSettings(s, model, ns), rpc, uwsgiIni: ini };
+    out[stack][s.name] = { kind: s.kind, port: s.port, settings: appSettings(s, model, ns), rpc, uwsgiIni: ini,
+      shortUrlDb: spec.shortUrl ? spec.shortUrl.redisDb : null,
+      contexts: s.contexts.map((c) => c.aggregateRoot) };
   }
 }
 process.stdout.write(JSON.stringify(out));
@@ -67,6 +70,11 @@ def rendered() -> dict[str, dict[str, Any]]:
     assert out.returncode == 0, out.stderr.decode()[-3000:]
     data: dict[str, dict[str, Any]] = json.loads(out.stdout)
     return data
+
+
+def roots_served(handlers: dict[str, Any]) -> set[str]:
+    """RPC methods are `<Root>.<verb>`: the aggregate roots a handler table serves."""
+    return {m.split(".")[0] for m in handlers}
 
 
 def services() -> list[tuple[str, str]]:
@@ -97,8 +105,28 @@ def test_every_rendered_service_config_is_understood(stack: str, service: str) -
                 assert name in rpc.callees, f"{service} calls {name} over RPC but rpc.json has no policy for it"
         if r["kind"] == "rpc":
             assert rpc.registration is not None and rpc.registration.port == r["port"]
-            # An RPC service owns data and serves at least one aggregate root from it.
-            assert handlers_for(s)
+            # An RPC service owns data and serves at least one aggregate root from it; a data
+            # service with bounded contexts serves exactly their roots, nothing else.
+            served = roots_served(handlers_for(s))
+            assert served
+            if r["contexts"]:
+                assert served == set(r["contexts"]), f"{stack}/{service} serves {sorted(served)}, its contexts say {r['contexts']}"
+    if r["kind"] == "web" and r["shortUrlDb"] is not None and s.cache is not None:
+        # Where the short-URL service (OpenResty) reads: its Redis DB, its key prefix.
+        assert s.short_url is not None, f"{stack}/{service}: the stage runs short URLs but settings.json has no shortUrl"
+        assert (s.short_url.db, s.short_url.prefix) == (r["shortUrlDb"], rendered()[""]["shortUrlKeyPrefix"])
+    else:
+        assert s.short_url is None
+
+
+def test_the_contract_closes_the_old_gaps() -> None:
+    """Not vacuous: the stages do render short URLs and bounded contexts, and tormq gets no Redis."""
+    ddd = rendered()["ddd"]
+    assert parse_settings(ddd["web"]["settings"]).short_url is not None
+    assert parse_settings(rendered()["micro"]["web"]["settings"]).short_url is not None
+    assert parse_settings(rendered()["mvc"]["web"]["settings"]).short_url is None
+    assert roots_served(handlers_for(parse_settings(ddd["user-data"]["settings"]))) == {"Account", "Profile"}
+    assert roots_served(handlers_for(parse_settings(ddd["content-data"]["settings"]))) == {"Post", "Comment"}
 
 
 def test_the_rendered_uwsgi_ini_runs_the_app() -> None:

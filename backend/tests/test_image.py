@@ -1,4 +1,4 @@
-"""The image recipe keeps the contract the pods rely on: hashed offline install, uid 1000,
+"""The image recipe keeps the contract the pods rely on: hashed offline install, uid 10001,
 the app importable from anywhere (PYTHONPATH), tormq's entrypoint taking PushService's args."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_installs_only_the_locked_wheels_with_hashes() -> None:
 def test_runs_as_the_app_uid_with_the_app_on_the_path() -> None:
     app = stage("app")
     # APP_UID in components/app/appPod.ts
-    assert "USER 1000:1000" in app
+    assert "USER 10001:10001" in app
     assert "PYTHONPATH=/app" in app and "PATH=/opt/venv/bin:$PATH" in app and "WORKDIR /app" in app
     assert "PYTHONDONTWRITEBYTECODE=1" in app  # read-only root filesystem
 

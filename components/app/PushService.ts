@@ -5,10 +5,9 @@
  * replica-to-replica relay is needed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES, PASSWORD_KEY, SECRETS } from "../../model/names";
+import { NAMES } from "../../model/names";
 import { container, probes, scratch } from "../lib/pod";
 import type { PushSpec } from "../../spec/schema";
-import { ENV } from "./appSettings";
 import { APP_UID } from "./appPod";
 import { serviceChart } from "./serviceChart";
 import { serviceValues } from "./serviceValues";
@@ -43,8 +42,6 @@ export class PushService extends pulumi.ComponentResource {
             { name: "ws", containerPort: p.port },
             { name: "zmq", containerPort: p.zmqPort },
           ],
-          // Subscriptions are authorised against the session cache.
-          env: [{ name: ENV.redisPassword, valueFrom: { secretKeyRef: { name: SECRETS.redis, key: PASSWORD_KEY } } }],
           volumeMounts: [tmp.mount],
           ...probes({ httpGet: { path: "/healthz", port: "ws" } }, { tcpSocket: { port: "zmq" } }),
         }),

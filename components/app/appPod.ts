@@ -8,7 +8,7 @@ import type { ServiceSpec } from "../../spec/schema";
 import { ENV, type AppSettings } from "./appSettings";
 
 /** The image contract: app images run as this uid and read config from CONFIG_DIR. */
-export const APP_UID = 1000;
+export const APP_UID = 10001;
 export const CONFIG_DIR = "/etc/stagecraft";
 
 /**

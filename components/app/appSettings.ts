@@ -7,6 +7,7 @@ import { cmp } from "../../model/flows";
 import { NAMES, PORTS, serviceHost } from "../../model/names";
 import type { StageModel } from "../../model/stage";
 import type { ServiceSpec } from "../../spec/schema";
+import { SHORT_URL_KEY_PREFIX } from "./openrestyConf";
 
 /** Environment variables the pods get from Secrets. */
 export const ENV = {
@@ -40,6 +41,14 @@ export interface AppSettings {
   /** Callees: HTTP ones by URL; RPC ones are found in the registry (rpc.json). */
   readonly calls: Readonly<Record<string, { readonly protocol: "http" | "rpc"; readonly url?: string }>>;
   readonly push?: { readonly kind: "nchan" | "tormq"; readonly publishUrl: string };
+  /**
+   * Where short codes are written for the short-URL service to follow: `<prefix><code>` in Redis
+   * DB `db` on the cache's Redis (the key OpenResty reads, openrestyConf.ts). Web services with a
+   * cache, when the stage has a short-URL service.
+   */
+  readonly shortUrl?: { readonly db: number; readonly prefix: string };
+  /** A data service's bounded contexts: it serves exactly these aggregate roots (none else). */
+  readonly contexts?: readonly { readonly name: string; readonly aggregateRoot: string }[];
 }
 
 /** Celery's broker lives in its own Redis DB so flushing a cache never drops queued jobs. */
@@ -82,5 +91,8 @@ export function appSettings(service: ServiceSpec, model: StageModel, namespace: 
         : push?.kind === "tormq"
           ? { kind: "tormq", publishUrl: `tcp://${host(NAMES.push)}:${push.zmqPort}` }
           : undefined,
+    shortUrl:
+      spec.shortUrl && service.redis && service.kind === "web" ? { db: spec.shortUrl.redisDb, prefix: SHORT_URL_KEY_PREFIX } : undefined,
+    contexts: service.contexts.length > 0 ? service.contexts.map((c) => ({ name: c.name, aggregateRoot: c.aggregateRoot })) : undefined,
   };
 }

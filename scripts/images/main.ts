@@ -1,12 +1,15 @@
 /**
- * Builds the project's images from images/<name>/Dockerfile with podman (Debian), FROM the
+ * Builds the project's images from their Dockerfiles (images/<name>/, or the entry's `context`,
+ * e.g. backend/ for the app images) with podman (Debian), FROM the
  * mmdebstrap bookworm base loaded as debian:bookworm-slim, saves each as a docker-archive in
  * .tools/images/built, imports it into the real node's containerd when one runs, and pushes when asked.
  *
  *   npx stagecraft images build [NAME...] [--push REGISTRY]    (or npm run images -- build ...)
  *
  * Cached by content hash (catalog.ts): an image whose Dockerfile, context files and base did not
- * change is neither rebuilt nor re-imported. podman keeps its storage in .tools/podman and builds
+ * change is neither rebuilt nor re-imported. An entry with `wheels` gets its lock's wheels fetched
+ * on the host (no registry is reachable from inside a build here) into .tools/images/wheels/<lock
+ * hash>, once per lock, and copied into its context. podman keeps its storage in .tools/podman and builds
  * with the host's network (no CNI bridge, no iptables rules left behind).
  */
 import * as fs from "fs";
@@ -15,7 +18,7 @@ import { spawnSync } from "child_process";
 import { baseArchive, BASE_IMAGE } from "../cluster/node/images";
 import { Fail, log, setLogPrefix, sh, which } from "../cluster/node/host";
 import { layoutFor } from "../cluster/node/layout";
-import { contextHash, parseCatalog, pushTarget, type ImageEntry } from "./catalog";
+import { buildArgs, contextHash, included, mayHoldIncluded, parseCatalog, pushTarget, wheelsKey, type ImageEntry } from "./catalog";
 
 const root = path.resolve(__dirname, "../..");
 const tools = process.env.STAGECRAFT_TOOLS || path.join(root, ".tools");
@@ -36,11 +39,31 @@ const podmanArgs = [
 ];
 const podman = (args: string[], timeout = 30 * 60_000) => sh("podman", [...podmanArgs, ...args], { timeout });
 
-function files(dir: string, rel = ""): { path: string; content: Buffer }[] {
-  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(rel, e.name);
-    return e.isDirectory() ? files(dir, p) : [{ path: p, content: fs.readFileSync(path.join(dir, p)) }];
+/** Files under dir (symlinks followed), descending only into folders `include` may take from. */
+function files(dir: string, include?: readonly string[], rel = ""): { path: string; content: Buffer }[] {
+  return fs.readdirSync(path.join(dir, rel)).flatMap((name) => {
+    const p = path.join(rel, name);
+    if (fs.statSync(path.join(dir, p)).isDirectory()) return mayHoldIncluded(p, include) ? files(dir, include, p) : [];
+    return included(p, include) ? [{ path: p, content: fs.readFileSync(path.join(dir, p)) }] : [];
   });
+}
+
+/** The lock's wheels in the cache, fetched by the entry's script the first time (atomically). */
+function ensureWheels(e: ImageEntry): { path: string; content: Buffer }[] {
+  if (!e.wheels) return [];
+  const into = e.wheels.into;
+  const lock = path.join(root, e.wheels.lock);
+  if (!fs.existsSync(lock)) throw new Fail(`${e.name}: wheels.lock ${e.wheels.lock} does not exist. Fix: the path in images/images.yaml`);
+  const dir = path.join(cache, "wheels", wheelsKey(fs.readFileSync(lock)));
+  const inContext = () => files(dir).map((f) => ({ ...f, path: path.join(into, f.path) }));
+  if (fs.existsSync(dir)) return inContext();
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const t0 = Date.now();
+  sh("bash", [path.join(root, e.wheels.fetch), tmp], { timeout: 15 * 60_000 });
+  fs.renameSync(tmp, dir);
+  log(`${e.name}: wheels of ${e.wheels.lock} fetched in ${((Date.now() - t0) / 1000).toFixed(0)}s -> ${path.relative(root, dir)}`);
+  return inContext();
 }
 
 /** The base image in podman's storage, loaded from the mmdebstrap archive; returns its cache key. */
@@ -61,9 +84,9 @@ function ensureBase(): string {
 }
 
 function build(e: ImageEntry, baseKey: string): string {
-  const dir = path.join(root, "images", e.name);
+  const dir = path.join(root, e.context);
   if (!fs.existsSync(path.join(dir, "Dockerfile")))
-    throw new Fail(`images/${e.name}/Dockerfile is missing (listed in images/images.yaml). Fix: add it or drop the entry`);
+    throw new Fail(`${e.context}/Dockerfile is missing (image ${e.name} in images/images.yaml). Fix: add it or drop the entry`);
   const extra = Object.entries(e.files).map(([name, src]) => {
     if (!fs.existsSync(src))
       throw new Fail(
@@ -71,8 +94,12 @@ function build(e: ImageEntry, baseKey: string): string {
       );
     return { path: name, content: fs.readFileSync(src) };
   });
-  const ctx = [...files(dir), ...extra];
-  const key = contextHash(e.tag, baseKey, ctx);
+  const own = files(dir, e.include);
+  const absent = (e.include ?? []).filter((p) => !own.some((f) => included(f.path, [p])));
+  if (absent.length)
+    throw new Fail(`${e.name}: include names ${absent.join(", ")}, not in ${e.context}/. Fix: the list in images/images.yaml`);
+  const ctx = [...own, ...extra, ...ensureWheels(e)];
+  const key = contextHash(e.tag, baseKey, ctx, e.target);
   const out = path.join(built, `${e.name}-${key}.tar`);
   if (fs.existsSync(out)) {
     log(`${e.name}: cached (${path.basename(out)})`);
@@ -86,7 +113,7 @@ function build(e: ImageEntry, baseKey: string): string {
     }
     const t0 = Date.now();
     log(`${e.name}: building ${e.tag}`);
-    podman(["build", "--network", "host", "--pull=never", "--layers=false", "-t", e.tag, tmp]);
+    podman(buildArgs(e, tmp));
     podman(["save", "--format", "docker-archive", "-o", `${out}.tmp`, e.tag]);
     fs.renameSync(`${out}.tmp`, out);
     log(`${e.name}: built in ${((Date.now() - t0) / 1000).toFixed(0)}s -> ${path.relative(root, out)}`);

@@ -60,7 +60,7 @@ export const PENDING: readonly Pending[] = [
     check: "container-security-context-user-group-id",
     objects: "*",
     change:
-      "every pod runs as its image's uid (app 1000, mysql/redis 999, nginx 101, kong 1000, etcd 1001): run as uid/gid >= 10000 (podSecurity), so an escaped process maps to no host user; writable paths already sit on emptyDirs and fsGroup-owned volumes",
+      "data and edge pods run as their image's uid (mysql/redis 999, nginx 101, kong 1000, etcd 1001, openresty nobody): run them as uid/gid >= 10000 (podSecurity), so an escaped process maps to no host user, as the app images (backend, tormq: APP_UID 10001) already do; writable paths already sit on emptyDirs and fsGroup-owned volumes",
   },
 ];
 

@@ -1,5 +1,5 @@
 """The aggregate roots a data service exposes over RPC, each backed by the service's own schema.
-settings.json `contexts` (see backend/README.md) picks which roots a service serves; without it a
+settings.json `contexts` (a data service's bounded contexts) picks which roots a service serves; without it a
 service serves every root its database holds."""
 
 from __future__ import annotations

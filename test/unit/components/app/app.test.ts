@@ -187,6 +187,8 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
         { name: "zmq", port: push.zmqPort, targetPort: "zmq" },
       ],
     });
+    // tormq talks to no store: it gets no credential at all (it once got Redis's, unused).
+    expect(v.containers.map((k) => ({ name: k.name, env: k.env ?? [] }))).toEqual([{ name: "tormq", env: [] }]);
   });
 
   it("runs the short-URL service iff shortUrl, its nginx.conf hashed onto the pods", () => {
