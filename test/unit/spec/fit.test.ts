@@ -101,3 +101,8 @@ describe("target fields are validated, naming the stack, the field and the fix",
     expect(withTarget(t)).toThrow(/stack local/);
   });
 });
+
+test("the committed local stack holds one stage's spec exactly as its stage file has it (only the target differs)", () => {
+  const specs = STAGES.map((s) => readStackFile(path.join(ROOT, `stacks/Pulumi.${s}.yaml`)).raw.spec);
+  expect(specs).toContainEqual(local.raw.spec);
+});
