@@ -110,7 +110,10 @@ export class AppService extends pulumi.ComponentResource {
           template: {
             metadata: { labels: jobLabels },
             spec: {
-              restartPolicy: "Never",
+              // A failed run restarts in the same pod: a new pod's first connection can be refused
+              // until the NetworkPolicy enforcer has admitted its address (seen on the real node,
+              // every retry pod failed the same way), while the same pod's second try gets through.
+              restartPolicy: "OnFailure",
               serviceAccountName: jobName,
               automountServiceAccountToken: false,
               securityContext: podSecurity(APP_UID),
