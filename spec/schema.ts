@@ -194,6 +194,16 @@ export const Push = z.discriminatedUnion("kind", [NchanPush, TormqPush]);
 export const Nginx = z
   .object({
     image,
+    /**
+     * The temp directory the image's nginx was built with (Debian: /var/lib/nginx; the official
+     * image: /var/cache/nginx). The nchan module makes nginx create its compiled-in body path there
+     * whatever the config says (seen on the real node), so the pod mounts a scratch volume on it.
+     * Part of the image choice, so it sits beside `image`.
+     */
+    imageTempDir: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_.\-/]*$/, "must be an absolute path")
+      .optional(),
     replicas: int(1, 100),
     resources: Resources,
     workerConnections: int(64, 65535).default(4096),

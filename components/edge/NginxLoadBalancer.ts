@@ -56,6 +56,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
       { parent: this },
     );
     const tmp = scratch("tmp", "/tmp", "256Mi");
+    const imageTemp = n.imageTempDir ? [scratch("image-temp", n.imageTempDir, "64Mi")] : [];
     const ports = [
       { name: "http", containerPort: PORTS.nginx },
       ...(nchan ? [{ name: "internal", containerPort: PORTS.nginxInternal }] : []),
@@ -85,12 +86,16 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
               : ["nginx", "-e", "stderr", "-c", "/etc/nginx/stagecraft/nginx.conf", "-g", "daemon off;"],
             env: nchan ? [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: SECRETS.redis, key: PASSWORD_KEY } } }] : [],
             ports,
-            volumeMounts: [tmp.mount, { name: "config", mountPath: "/etc/nginx/stagecraft", readOnly: true }],
+            volumeMounts: [
+              tmp.mount,
+              ...imageTemp.map((v) => v.mount),
+              { name: "config", mountPath: "/etc/nginx/stagecraft", readOnly: true },
+            ],
             // Readiness: nginx serves /healthz. Liveness: the port accepts connections.
             ...probes({ httpGet: { path: "/healthz", port: "http" } }, { tcpSocket: { port: "http" } }),
           }),
         ],
-        volumes: [tmp.volume, { name: "config", configMap: { name: `${NAMES.nginx}-config` } }],
+        volumes: [tmp.volume, ...imageTemp.map((v) => v.volume), { name: "config", configMap: { name: `${NAMES.nginx}-config` } }],
         loadBalancer: {
           name: NAMES.nginx,
           ports: [{ name: "http", port: 80, targetPort: "http" }],
