@@ -69,6 +69,8 @@ describe("celeryBeatArgs", () => {
       "beat",
       "--schedule",
       "/var/lib/celery/beat-schedule",
+      "--max-interval",
+      "60",
       "--loglevel",
       "INFO",
     ]);
