@@ -48,8 +48,7 @@ export class CeleryBeat extends pulumi.ComponentResource {
           args: celeryBeatArgs(CELERY_APP, scheduleFile),
           env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
           volumeMounts: [tmp.mount, schedule.mount, config.mount],
-          // Saved every 3 minutes at most + one --max-interval tick: 5 minutes covers a healthy beat.
-          readinessProbe: { exec: { command: fresh(5) }, initialDelaySeconds: 10, periodSeconds: 30 },
+          readinessProbe: { exec: { command: fresh(2) }, initialDelaySeconds: 10, periodSeconds: 30 },
           livenessProbe: { exec: { command: fresh(10) }, initialDelaySeconds: 120, periodSeconds: 60, failureThreshold: 3 },
         }),
       ],

@@ -45,17 +45,12 @@ export function celeryWorkerArgs(worker: WorkerSpec, app: string): string[] {
   ];
 }
 
-/** Longest sleep between beat's ticks, seconds: it saves its schedule on a tick at most every 3 minutes. */
-export const BEAT_MAX_INTERVAL = 60;
-
 /**
  * `celery -A <app> beat`: the schedule state lives in `scheduleFile` on a writable volume (the root
  * filesystem is read-only). That beat never runs twice is the Deployment's job, not the command's.
- * `--max-interval` bounds how stale the schedule file gets (the probes read its age): with the
- * default (300 s) and nothing due, beat slept past the readiness window (seen on the real node).
  */
 export function celeryBeatArgs(app: string, scheduleFile: string): string[] {
   checkApp(app);
   if (!FILE.test(scheduleFile)) throw new Error(`celeryCommand: scheduleFile '${scheduleFile}' must be an absolute path`);
-  return ["-A", app, "beat", "--schedule", scheduleFile, "--max-interval", String(BEAT_MAX_INTERVAL), "--loglevel", "INFO"];
+  return ["-A", app, "beat", "--schedule", scheduleFile, "--loglevel", "INFO"];
 }

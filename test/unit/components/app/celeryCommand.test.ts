@@ -69,8 +69,6 @@ describe("celeryBeatArgs", () => {
       "beat",
       "--schedule",
       "/var/lib/celery/beat-schedule",
-      "--max-interval",
-      "60",
       "--loglevel",
       "INFO",
     ]);
