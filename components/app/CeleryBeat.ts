@@ -31,8 +31,12 @@ export class CeleryBeat extends pulumi.ComponentResource {
     const schedule = scratch("schedule", SCHEDULE_DIR);
     const config = configMount(s.name);
     const scheduleFile = `${SCHEDULE_DIR}/celerybeat-schedule`;
-    // Beat rewrites its schedule file as it ticks; a stale file means a wedged scheduler.
-    const fresh = (minutes: number) => ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*' -mmin -${minutes})"`];
+    // Beat has no health endpoint, and its schedule store is not rewritten while nothing is due (seen
+    // on the real node: unchanged for 10+ minutes with an hourly task), so a file's age cannot tell a
+    // wedged beat from an idle one. Readiness: beat started (its store exists). Liveness: that, and
+    // the container's main process is still beat (not a leftover shell).
+    const started = ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*')"`];
+    const running = ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*')" && tr '\\0' ' ' </proc/1/cmdline | grep -q ' beat '`];
     const values = serviceValues({
       name: NAMES.beat,
       role: "scheduler",
@@ -48,8 +52,8 @@ export class CeleryBeat extends pulumi.ComponentResource {
           args: celeryBeatArgs(CELERY_APP, scheduleFile),
           env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
           volumeMounts: [tmp.mount, schedule.mount, config.mount],
-          readinessProbe: { exec: { command: fresh(2) }, initialDelaySeconds: 10, periodSeconds: 30 },
-          livenessProbe: { exec: { command: fresh(10) }, initialDelaySeconds: 120, periodSeconds: 60, failureThreshold: 3 },
+          readinessProbe: { exec: { command: started }, initialDelaySeconds: 10, periodSeconds: 30 },
+          livenessProbe: { exec: { command: running }, initialDelaySeconds: 120, periodSeconds: 60, failureThreshold: 3 },
         }),
       ],
       volumes: [tmp.volume, schedule.volume, config.volume],
