@@ -156,7 +156,13 @@ suite(`stage ${spec.stage} on the real node (stack ${stack}, namespace ${ns})`, 
 
   describe("Redis", () => {
     const pw = () => secret("redis-credentials");
-    test("refuses a client without the password, answers one with it; AOF on", () => {
+    test("refuses a client without the password, answers one with it; AOF on", async () => {
+      // Right after an up the pod may be new and still loading its AOF: wait for it to answer first.
+      await until(
+        "redis answers",
+        () => execIn("redis-0", "redis", 'read -r p; REDISCLI_AUTH="$p" redis-cli ping', pw()).out === "PONG",
+        60_000,
+      );
       expect(execIn("redis-0", "redis", "redis-cli ping").out).toMatch(/NOAUTH/);
       expect(execIn("redis-0", "redis", 'read -r p; REDISCLI_AUTH="$p" redis-cli ping', pw()).out).toBe("PONG");
       expect(execIn("redis-0", "redis", 'read -r p; REDISCLI_AUTH="$p" redis-cli config get appendonly', pw()).out).toBe("appendonly\nyes");
