@@ -253,5 +253,5 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--concurrency", type=int, default=4, help="hey workers per load process (reads, writes)")
     m.add_argument("--qps", type=int, default=5, help="requests per second per hey worker")
     m.add_argument("--load-max-seconds", type=int, default=1200, help="hey stops by itself after this long at the latest")
-    m.add_argument("--work", default="artifacts/moves", help="hey and pulumi logs per move")
+    m.add_argument("--work", default=str(ROOT / "artifacts" / "moves"), help="hey and pulumi logs per move")
     m.add_argument("--out", help="also write the table (markdown) here")
