@@ -259,3 +259,46 @@ def test_the_table_has_one_row_per_move() -> None:
     t = moves.table([r])
     assert t.splitlines()[2] == "| mvc → split | Nginx LoadBalancer | 83 s | yes | 12 / 482 | 0 / 10 | 0 / 40 |"
     assert "connection refused" in moves.failure_notes([r])
+
+
+# --- the HTTP client -------------------------------------------------------------------------
+
+
+def test_client_returns_redirects_and_errors_as_they_are_and_retries_only_unsent_requests() -> None:
+    import http.server
+    import threading
+
+    from e2e.http import Client
+    from tests.servers import free_port
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = 302 if self.path == "/s/abc" else 404
+            self.send_response(code)
+            if code == 302:
+                self.send_header("Location", "http://example.invalid/x")
+            body = b'{"error": {"code": "not_found", "message": "nothing here"}}'
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    slept: list[float] = []
+    c = Client(attempts=3, pause=0.01, sleep=slept.append)
+    try:
+        r = c.get(f"{base}/s/abc")
+        assert (r.status, r.headers["location"]) == (302, "http://example.invalid/x")  # not followed
+        r = c.get(f"{base}/nope")
+        assert (r.status, r.error_message()) == (404, "not_found: nothing here")
+        assert slept == []
+        # Nothing listens: refused, so retried (a write too: it was never sent), then a clear error.
+        with pytest.raises(ConnectionError, match="no answer after 3 attempts"):
+            c.post(f"http://127.0.0.1:{free_port()}/posts", {"a": 1})
+        assert len(slept) == 3
+    finally:
+        server.shutdown()
