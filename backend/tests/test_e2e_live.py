@@ -144,3 +144,88 @@ def test_the_subscriber_receives_what_tormq_is_sent() -> None:
             assert sub.wait_for(notification_for(99), timeout=0.5) is None
         finally:
             publisher.close()
+
+
+def test_the_in_pod_rate_limit_snippet_is_refused_by_the_real_client_against_a_real_provider() -> None:
+    """What `rate_limit` runs in a web pod, run here: the real `python -m app.rpc serve` found
+    through a real etcd, called by the snippet with a caller rpc.json whose burst is 10."""
+    import subprocess
+    import sys
+
+    from tests.servers import etcd_server, wait_port
+    from tests.test_registry import rpc_json
+
+    port = free_port()
+    with etcd_server() as url:
+        provider_rpc, caller_rpc, settings = TMP / f"e2e-rpc-{port}.json", TMP / f"e2e-caller-{port}.json", TMP / f"e2e-ud-{port}.json"
+        provider_rpc.write_text(json.dumps(rpc_json(url, "user-data", port)))
+        callee = {
+            "service": "user-data",
+            "prefix": "/stagecraft/services/user-data/",
+            "balancing": "least-conn",
+            "timeoutMs": 2000,
+            "deadlineMs": 6000,
+            "rateLimit": {"perSecond": 5, "burst": 10},
+            "failover": {"retries": 2, "ejectSeconds": 30},
+        }
+        caller_rpc.write_text(
+            json.dumps({"service": "web", "etcd": {"endpoints": [url], "auth": None}, "registration": None, "callees": [callee]})
+        )
+        settings.write_text(json.dumps({**MVC_SETTINGS, "service": "user-data", "layer": "data"}))
+        env = {**os.environ, "STAGECRAFT_SETTINGS": str(settings), "POD_IP": "127.0.0.1"}
+        env |= {"DJANGO_SETTINGS_MODULE": "tests.django_settings", "PYTHONPATH": str(BACKEND)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.rpc", "serve", "--port", str(port)], cwd=BACKEND, env={**env, "STAGECRAFT_RPC": str(provider_rpc)}
+        )
+        try:
+            wait_port(port, timeout=20)
+            time.sleep(1)  # registered
+            done = subprocess.run(
+                [sys.executable, "-c", checks.RATE_LIMIT_SNIPPET, "user-data", "Account.get", "1", "30"],
+                cwd=BACKEND,
+                env={**env, "STAGECRAFT_RPC": str(caller_rpc)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            # User 1 may not exist: a 404 from the provider is an answer, not a refusal; count both.
+            answered = out["ok"] + (out["other"] if "not found" in out.get("error", "") else 0)
+            assert out["limited"] >= 15 and answered + out["limited"] == 30, out
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
+
+def test_the_in_pod_connect_snippet_tells_refused_from_connected() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    open_port, closed_port = listener.getsockname()[1], free_port()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                checks.CONNECT_SNIPPET,
+                "forbidden",
+                "127.0.0.1",
+                str(closed_port),
+                "allowed",
+                "127.0.0.1",
+                str(open_port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        out = json.loads(done.stdout)
+        assert checks.judge_policy(out)[0], out
+        assert out["allowed"] == "connected" and out["forbidden"].startswith("ConnectionRefusedError")
+    finally:
+        listener.close()
