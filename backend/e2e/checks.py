@@ -185,10 +185,15 @@ def celery_task(c: Ctx) -> list[Result]:
     if not workers:
         out.append(na("Celery task", f"the posts' owner ({c.stage.post_owner}) runs no Celery workers in this stage: it announces inline"))
         return out
-    logs = "\n".join(c.kube.logs(w, since="5m") for w in workers)
+    # The row is written before the task's pushes end and Celery logs 'succeeded': poll a while.
+    deadline, seen = time.monotonic() + 20, False
+    while not seen and time.monotonic() < deadline:
+        seen = judge_celery_log("\n".join(c.kube.logs(w, since="5m") for w in workers), n["id"])
+        if not seen:
+            time.sleep(1)
     out.append(
         ok("Celery task", f"{'/'.join(workers)} ran notifications.announce -> notification {n['id']}")
-        if judge_celery_log(logs, n["id"])
+        if seen
         else fail(
             "Celery task", f"no 'notifications.announce ... succeeded' line naming notification {n['id']} in {'/'.join(workers)}'s logs"
         )
@@ -352,40 +357,57 @@ def network_policy(c: Ctx) -> Result:
 
 def judge_bad(r: Response, status: int, words: str) -> tuple[bool, str]:
     msg = r.error_message()
+    if r.incomplete:
+        return False, f"{r.status}, but the connection broke before the body ({len(r.body)} bytes) ended"
     passed = r.status == status and words.lower() in msg.lower()
     return passed, f"{r.status} {msg[:120]}"
 
 
 def bad_input(c: Ctx) -> Result:
     uid = 987654321
-    cases = [
-        ("malformed JSON", c.http.request("POST", c.entry.url("/users"), raw=b'{"username": "x",'), 400, "malformed JSON"),
-        ("unknown user", c.http.get(c.entry.url(f"/users/{uid}")), 404, "not found"),
-        ("post by an unknown user", c.http.post(c.entry.url("/posts"), {"userId": uid, "body": "x"}), 404, "not found"),
-        ("oversized body", c.http.request("POST", c.entry.url("/users"), raw=b'{"username": "' + b"a" * OVERSIZED + b'"}'), 413, "limit"),
-        ("wrong type", c.http.post(c.entry.url("/posts"), {"userId": "one", "body": "x"}), 400, "userId"),
+    users, posts = c.entry.url("/users"), c.entry.url("/posts")
+    cases: list[tuple[str, Callable[[], Response], int, str]] = [
+        ("malformed JSON", lambda: c.http.request("POST", users, raw=b'{"username": "x",'), 400, "malformed JSON"),
+        ("unknown user", lambda: c.http.get(c.entry.url(f"/users/{uid}")), 404, "not found"),
+        ("post by an unknown user", lambda: c.http.post(posts, {"userId": uid, "body": "x"}), 404, "not found"),
+        ("oversized body", lambda: c.http.request("POST", users, raw=b'{"username": "' + b"a" * OVERSIZED + b'"}'), 413, "limit"),
+        ("wrong type", lambda: c.http.post(posts, {"userId": "one", "body": "x"}), 400, "userId"),
     ]
     lines, passed = [], True
-    for label, r, status, words in cases:
-        good, detail = judge_bad(r, status, words)
+    for label, send, status, words in cases:
+        try:
+            good, detail = judge_bad(send(), status, words)
+        except Exception as e:  # noqa: BLE001 - no answer is this case's failure
+            good, detail = False, f"{type(e).__name__}: {e}"[:200]
         passed &= good
         lines.append(f"{label}: {detail}{'' if good else f' (want {status})'}")
     return Result("bad input -> 4xx with a message", "pass" if passed else "fail", "; ".join(lines))
 
 
+def guarded(name: str, check: Callable[[Ctx], Result | list[Result]], c: Ctx) -> list[Result]:
+    """One check; whatever it raises is its failure, never the end of the run."""
+    try:
+        out = check(c)
+    except Exception as e:  # noqa: BLE001 - reported as this check's failure
+        return [fail(name, f"{type(e).__name__}: {e}"[:400])]
+    return out if isinstance(out, list) else [out]
+
+
 def run_all(c: Ctx) -> list[Result]:
-    """Every check, in the order they build on each other."""
-    results = [create_user(c)]
-    results += post_and_push(c)
-    results.append(feed_cache(c))
-    results += celery_task(c)
-    results.append(short_url(c))
-    results.append(rate_limit(c))
-    results.append(network_policy(c))
-    results.append(bad_input(c))
-    # Last: it deletes a pod.
-    results.append(rpc_failover(c))
-    return results
+    """Every check, in the order they build on each other; a crash fails only its own check."""
+    steps: list[tuple[str, Callable[[Ctx], Result | list[Result]]]] = [
+        ("create user", create_user),
+        ("create post", post_and_push),
+        ("feed from cache", feed_cache),
+        ("notification row", celery_task),
+        ("short URL followed", short_url),
+        ("RPC client rate limit refuses", rate_limit),
+        ("app->app call refused by NetworkPolicy", network_policy),
+        ("bad input -> 4xx with a message", bad_input),
+        # Last: it deletes a pod.
+        ("RPC failover (provider pod deleted)", rpc_failover),
+    ]
+    return [r for name, check in steps for r in guarded(name, check, c)]
 
 
 def report(stage: str, how: str, results: list[Result]) -> str:

@@ -18,6 +18,8 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    # The connection broke before the whole body arrived (what came is in `body`).
+    incomplete: bool = False
 
     def json(self) -> Any:
         try:
@@ -61,7 +63,11 @@ class Client:
                 with self.opener.open(req, timeout=self.timeout) as r:
                     return Response(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
             except urllib.error.HTTPError as e:
-                return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+                headers = {k.lower(): v for k, v in e.headers.items()}
+                try:
+                    return Response(e.code, headers, e.read())
+                except http.client.IncompleteRead as cut:
+                    return Response(e.code, headers, cut.partial, incomplete=True)
             except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
                 # Retried: reads always (a Service's first moments, trap 9), writes only if never sent.
                 last = e
