@@ -50,7 +50,7 @@ describe("what changes from the previous stage", () => {
       ...micro.spec,
       services: micro.spec.services.map((s) => (s.name === "account" || s.name === "web" ? { ...s, image: to } : s)),
     });
-    expect(stageChanges(micro, stageModel(bump("stagecraft.local/backend:1.0.1")))).toEqual(["New images for web and account."]);
+    expect(stageChanges(micro, stageModel(bump("stagecraft.local/backend:9.9.9")))).toEqual(["New images for web and account."]);
   });
 
   test("one replica more and one edge fewer are each said once", () => {
