@@ -22,7 +22,7 @@ def check(args: argparse.Namespace) -> int:
     services = kube.services()
     push_eps = kube.endpoints("push") if stage.push and stage.push.kind == "tormq" and stage.edge == "kong" else None
     e = entry.resolve(stage, services, push_eps)
-    ctx = checks.Ctx(stage=stage, entry=e, http=Client(), kube=kube)
+    ctx = checks.Ctx(stage=stage, entry=e, http=Client(), kube=kube, may_delete=not args.no_delete)
     results = checks.run_all(ctx)
     text = checks.report(stage.stage, e.how, results)
     print(text)
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--kubectl")
     c.add_argument("--kubeconfig")
     c.add_argument("--out", help="also write the report (markdown) here")
+    c.add_argument("--no-delete", action="store_true", help="skip the failover check, which deletes one provider pod")
     moves.add_parser(sub)
     args = p.parse_args(argv)
     if args.cmd == "check":

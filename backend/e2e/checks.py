@@ -55,6 +55,8 @@ class Ctx:
     kube: KubeLike
     subscribe: Callable[[str], Subscriber] = Subscriber
     # Filled as the checks run: the user and post they made.
+    # Whether the failover check may delete a provider pod (the cluster's owner may forbid it).
+    may_delete: bool = True
     user: dict[str, Any] = field(default_factory=dict)
     post: dict[str, Any] = field(default_factory=dict)
     notification: dict[str, Any] = field(default_factory=dict)
@@ -237,6 +239,8 @@ def rpc_failover(c: Ctx, seconds: float = 10) -> Result:
         return na(name, "the entry service reaches its data over no RPC in this stage")
     if not c.user:
         return fail(name, "no user (create user failed)")
+    if not c.may_delete:
+        return na(name, "not run: deleting pods was not allowed on this cluster (--no-delete)")
     pods = [p for p in c.kube.pods(owner) if p.ready and not p.deleting]
     if len(pods) < 2:
         return na(name, f"{owner} has {len(pods)} ready pod(s): a failover needs two")
