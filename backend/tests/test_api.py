@@ -218,3 +218,19 @@ def test_an_oversized_body_is_read_and_dropped_within_a_bound() -> None:
     assert drain(io.BytesIO(b"x" * 10), 1_000) == 10  # a short body: what is there
     huge = io.BytesIO(b"x" * (DRAIN_MAX + 10))
     assert drain(huge, DRAIN_MAX + 10) == DRAIN_MAX  # never more than the bound
+
+
+def test_a_misconfigured_deployment_is_a_json_500_naming_what_is_missing(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As seen on the real node: a web service calling RPC whose pod lacked STAGECRAFT_RPC.
+    from app import domain
+    from app.config import ConfigError
+
+    class Broken:
+        def create(self, username: str, display_name: str) -> dict[str, Any]:
+            raise ConfigError("STAGECRAFT_RPC is not set: point it at the rpc.json Stagecraft mounts (/etc/stagecraft/rpc.json)")
+
+    monkeypatch.setattr(domain, "accounts", lambda: Broken())
+    r = post_json(client, "/users", {"username": f"u{uuid.uuid4().hex[:8]}"})
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "misconfigured"
+    assert r.json()["error"]["message"].startswith("this service is misconfigured: STAGECRAFT_RPC is not set")

@@ -11,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from app.config import ConfigError
 from app.errors import ApiError, MethodNotAllowed, NotFound, TooLarge, Unavailable
 
 log = logging.getLogger("app.api")
@@ -72,4 +73,8 @@ class JsonErrors:
         if isinstance(exc, DatabaseError):
             log.warning("database error on %s %s: %s", request.method, request.path, exc)
             return error_response(Unavailable("the database is unavailable; retry later"))
+        if isinstance(exc, ConfigError):
+            # The deployment's fault, not the client's: still JSON, and saying what is missing.
+            log.error("misconfigured: %s %s: %s", request.method, request.path, exc)
+            return JsonResponse({"error": {"code": "misconfigured", "message": f"this service is misconfigured: {exc}"}}, status=500)
         return None
