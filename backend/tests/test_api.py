@@ -205,3 +205,32 @@ def test_the_api_is_also_served_under_the_service_prefix(client: Client) -> None
     r = client.get(f"/web/users/{user['id']}")
     assert r.status_code == 200 and r.json() == user
     assert client.get("/web/healthz").json() == {"status": "ok"}
+
+
+def test_an_oversized_body_is_read_and_dropped_within_a_bound() -> None:
+    # Unread, the kernel would reset the connection under the 413 (seen over uWSGI's http-socket).
+    import io
+
+    from app.api.middleware import DRAIN_MAX, drain
+
+    stream = io.BytesIO(b"x" * 200_000)
+    assert drain(stream, 200_000) == 200_000 and stream.read() == b""
+    assert drain(io.BytesIO(b"x" * 10), 1_000) == 10  # a short body: what is there
+    huge = io.BytesIO(b"x" * (DRAIN_MAX + 10))
+    assert drain(huge, DRAIN_MAX + 10) == DRAIN_MAX  # never more than the bound
+
+
+def test_a_misconfigured_deployment_is_a_json_500_naming_what_is_missing(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As seen on the real node: a web service calling RPC whose pod lacked STAGECRAFT_RPC.
+    from app import domain
+    from app.config import ConfigError
+
+    class Broken:
+        def create(self, username: str, display_name: str) -> dict[str, Any]:
+            raise ConfigError("STAGECRAFT_RPC is not set: point it at the rpc.json Stagecraft mounts (/etc/stagecraft/rpc.json)")
+
+    monkeypatch.setattr(domain, "accounts", lambda: Broken())
+    r = post_json(client, "/users", {"username": f"u{uuid.uuid4().hex[:8]}"})
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "misconfigured"
+    assert r.json()["error"]["message"].startswith("this service is misconfigured: STAGECRAFT_RPC is not set")

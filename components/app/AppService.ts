@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { labels, migrateJobName } from "../../model/names";
 import { container, podSecurity, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
-import { APP_UID, CONFIG_DIR, configMount, secretEnv, serviceFiles } from "./appPod";
+import { APP_UID, configEnv, configMount, secretEnv, serviceFiles } from "./appPod";
 import type { AppSettings } from "./appSettings";
 import { serviceChart } from "./serviceChart";
 import { servicePod } from "./servicePod";
@@ -38,7 +38,9 @@ export class AppService extends pulumi.ComponentResource {
     const tmp = scratch("tmp", "/tmp", "256Mi");
     const config = configMount(s.name);
     const mounts = [tmp.mount, config.mount];
-    const env = [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s, args.etcdAuth)];
+    // A web service that calls RPC needs rpc.json as much as an RPC server does (seen: web pods of
+    // ddd answered 500 "STAGECRAFT_RPC is not set" on every call to a data service).
+    const env = [...configEnv(!!args.rpcConfig), ...secretEnv(s, args.etcdAuth)];
     const pod = servicePod(s, env, mounts);
 
     const migrate = s.migrate ? this.migrateJob(name, args, env) : undefined;

@@ -12,6 +12,17 @@ export const APP_UID = 10001;
 export const CONFIG_DIR = "/etc/stagecraft";
 
 /**
+ * Where the service's code finds its config files: settings.json always, rpc.json when the service
+ * has one (it serves RPC, or calls an RPC service: every pod of it then needs the registry's address).
+ */
+export function configEnv(hasRpc: boolean): k8s.types.input.core.v1.EnvVar[] {
+  return [
+    { name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` },
+    ...(hasRpc ? [{ name: "STAGECRAFT_RPC", value: `${CONFIG_DIR}/rpc.json` }] : []),
+  ];
+}
+
+/**
  * Secret-backed environment: passwords by reference, never as literals. `etcdAuth` is true when
  * etcd auth is on and the service talks to the registry (it registers or calls an RPC service).
  */

@@ -58,11 +58,8 @@ export function servicePod(
       command: ["python", "-m", "app.rpc", "serve", "--port", String(s.port)],
       ports: [{ name: "rpc", containerPort: s.port }],
       // The address it registers under in etcd: the pod's own, so clients reach it directly.
-      env: [
-        { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-        { name: "STAGECRAFT_RPC", value: `${CONFIG_DIR}/rpc.json` },
-        ...env,
-      ],
+      // (STAGECRAFT_RPC comes with `env`: every pod of a service with an rpc.json gets it.)
+      env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...env],
       volumeMounts,
       // Readiness: accepting RPC connections. Liveness: the same socket, judged slowly.
       ...probes({ tcpSocket: { port: "rpc" } }),

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from app.config import ConfigError
 from app.errors import ApiError, MethodNotAllowed, NotFound, TooLarge, Unavailable
 
 log = logging.getLogger("app.api")
+
+# An oversized body is read and dropped before the 413 goes out, up to this much (above the edge's
+# client_max_body_size, 10m in the stacks): a server that answers and closes with the body unread
+# makes the kernel reset the connection, and the client (or Nginx, mid-upload) sees a reset
+# instead of the 413. Beyond it the connection is closed unread.
+DRAIN_MAX = 16 * 1024 * 1024
+DRAIN_CHUNK = 64 * 1024
+
+
+def drain(stream: Any, length: int) -> int:
+    """Reads and drops up to `length` bytes (at most DRAIN_MAX) of a request body; returns how many."""
+    left, done = min(length, DRAIN_MAX), 0
+    while left > 0:
+        chunk = stream.read(min(DRAIN_CHUNK, left))
+        if not chunk:
+            break
+        done += len(chunk)
+        left -= len(chunk)
+    return done
 
 
 def error_response(e: ApiError) -> JsonResponse:
@@ -32,6 +53,7 @@ class JsonErrors:
         except ValueError:
             length = 0
         if length > limit:
+            drain(request.META["wsgi.input"], length)
             return error_response(TooLarge(f"request body is {length} bytes; the limit is {limit}"))
         response = self.get_response(request)
         if response.status_code == 404 and not isinstance(response, JsonResponse):
@@ -51,4 +73,8 @@ class JsonErrors:
         if isinstance(exc, DatabaseError):
             log.warning("database error on %s %s: %s", request.method, request.path, exc)
             return error_response(Unavailable("the database is unavailable; retry later"))
+        if isinstance(exc, ConfigError):
+            # The deployment's fault, not the client's: still JSON, and saying what is missing.
+            log.error("misconfigured: %s %s: %s", request.method, request.path, exc)
+            return JsonResponse({"error": {"code": "misconfigured", "message": f"this service is misconfigured: {exc}"}}, status=500)
         return None

@@ -10,7 +10,6 @@ describe("what changes from the previous stage", () => {
     expect(stageChanges(mvc, split)).toEqual([
       "Pods at rest go from 10 to 20 (at peak 13 to 25); workloads from 6 to 11.",
       "New services: account (web, 2 replicas) and feed (web, 2–4 replicas).",
-      "New images for web.",
       "New Celery worker: feed (queue feed, 2 replicas).",
       "Push moves from the Nginx push module (nchan, subscribe on /sub) to a Tornado + ZeroMQ push service (tormq, 2 replicas, websocket /push).",
       "MySQL gets 2 read replicas (GTID replication, read-only) beside the unchanged primary; reads can go to mysql-read.",
@@ -44,6 +43,14 @@ describe("what changes from the previous stage", () => {
 
   test("a stage compared with itself: nothing changes", () => {
     expect(stageChanges(micro, micro)).toEqual(["Nothing changes."]);
+  });
+
+  test("a new image is said once per move, naming the services (every stage runs the backend's one image, so only a bump shows)", () => {
+    const bump = (to: string): Spec => ({
+      ...micro.spec,
+      services: micro.spec.services.map((s) => (s.name === "account" || s.name === "web" ? { ...s, image: to } : s)),
+    });
+    expect(stageChanges(micro, stageModel(bump("stagecraft.local/backend:9.9.9")))).toEqual(["New images for web and account."]);
   });
 
   test("one replica more and one edge fewer are each said once", () => {

@@ -101,6 +101,21 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
       }
     });
 
+    it("tells every container where rpc.json is iff the service has one (servers and RPC callers alike)", () => {
+      for (const s of services()) {
+        const v = values(chart(b(), `${s.name}-chart`));
+        const hasRpc = "rpc.json" in v.configMap;
+        for (const k of v.containers) {
+          const rpc = (k.env ?? []).find((e) => e.name === "STAGECRAFT_RPC");
+          expect({ s: s.name, k: k.name, rpc: rpc?.value }).toEqual({
+            s: s.name,
+            k: k.name,
+            rpc: hasRpc ? "/etc/stagecraft/rpc.json" : undefined,
+          });
+        }
+      }
+    });
+
     it("carries a content hash of its config files on the pod template", () => {
       for (const s of services()) {
         const v = values(chart(b(), `${s.name}-chart`));

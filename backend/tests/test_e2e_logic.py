@@ -1,0 +1,304 @@
+"""The end-to-end program's logic without a cluster: what each stage offers it (from the real
+stack files), where a path goes, how kubectl's JSON and hey's output are read, and what counts as
+a pass for each check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cache
+from typing import Any
+
+import pytest
+
+from e2e import checks, entry, moves
+from e2e.http import Response
+from e2e.kube import pods_from
+from e2e.stage import ROOT, Call, Push, RateLimit, Stage, load_spec, stage_of
+
+
+@cache
+def stage(name: str) -> Stage:
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "ts-node").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("node and the project's node_modules are needed to read the stacks (npm ci)")
+        pytest.skip("node_modules is missing (npm ci at the repository root)")
+    return stage_of(load_spec(ROOT / "stacks" / f"Pulumi.{name}.yaml"))
+
+
+def test_mvc_is_one_service_behind_nginx_with_nchan_and_celery() -> None:
+    s = stage("mvc")
+    assert (s.edge, s.routes, s.push, s.short_url_route) == ("nginx", {"/": "web"}, Push("nchan", "/sub"), None)
+    assert (s.account_owner, s.post_owner, s.rpc_callees, s.rate_limit) == ("web", "web", (), None)
+    assert s.workers_of("web") == ("celery-default",) and (s.forbidden, s.allowed) == (None, None)
+
+
+def test_split_routes_services_by_prefix_and_pushes_through_tormq() -> None:
+    s = stage("split")
+    assert s.routes == {"/": "web", "/account": "account", "/feed": "feed"}
+    assert (s.push, s.account_owner, s.post_owner, s.rpc_callees) == (Push("tormq", "/push"), "account", "feed", ())
+    # The posts' owner (feed) has its own workers: its announcements are Celery tasks.
+    assert s.workers_of("feed") == ("celery-feed",)
+
+
+def test_micro_calls_rpc_with_the_client_policy_and_has_short_urls() -> None:
+    s = stage("micro")
+    assert (s.edge, s.rpc_callees, s.short_url_route) == ("kong", ("account", "feed"), "/s")
+    assert s.rate_limit == RateLimit("web", "account", 500.0, 100)
+    assert (s.forbidden, s.allowed) == (None, None)
+    # feed is an RPC service without workers: it announces inline.
+    assert s.workers_of("feed") == ()
+
+
+def test_ddd_names_a_call_the_law_forbids_and_one_it_allows() -> None:
+    s = stage("ddd")
+    assert (s.account_owner, s.post_owner) == ("user-data", "content-data")
+    assert s.forbidden == Call("web", "feed") and s.allowed == Call("web", "user-data")
+    assert s.rate_limit == RateLimit("web", "user-data", 800.0, 200)
+
+
+def test_a_stage_without_routes_is_refused() -> None:
+    spec = {"stage": "x", "edge": {}, "services": [{"name": "a", "kind": "rpc", "calls": []}]}
+    with pytest.raises(ValueError, match="no web service has a route"):
+        stage_of(spec)
+
+
+# --- entry -----------------------------------------------------------------------------------
+
+SERVICES: dict[str, Any] = {
+    "nginx": {"spec": {"ports": [{"name": "http", "port": 80}]}, "status": {"loadBalancer": {"ingress": [{"ip": "10.250.1.1"}]}}},
+    "web": {"spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "http", "port": 8000}]}},
+    "feed": {"spec": {"clusterIP": "10.96.0.21", "ports": [{"name": "http", "port": 8000}]}},
+    "shorturl": {"spec": {"clusterIP": "10.96.0.22", "ports": [{"name": "http", "port": 8080}]}},
+    "push": {"spec": {"clusterIP": "None", "ports": [{"name": "ws", "port": 8888}]}},
+}
+PUSH_EPS = {
+    "metadata": {"name": "push"},
+    "subsets": [{"addresses": [{"ip": "10.244.200.9"}], "ports": [{"name": "zmq", "port": 5556}, {"name": "ws", "port": 8888}]}],
+}
+
+
+def kong_stage(**kw: Any) -> Stage:
+    base: dict[str, Any] = dict(
+        stage="ddd",
+        edge="kong",
+        routes={"/": "web", "/feed": "feed"},
+        push=Push("tormq", "/push"),
+        short_url_route="/s",
+        account_owner="user-data",
+        post_owner="content-data",
+        rpc_callees=("user-data",),
+        rate_limit=None,
+    )
+    return Stage(**{**base, **kw})
+
+
+def test_nginx_entry_sends_everything_to_the_load_balancer() -> None:
+    e = entry.resolve(kong_stage(edge="nginx", push=Push("nchan", "/sub"), short_url_route=None), SERVICES, None)
+    assert e.url("/users/1") == "http://10.250.1.1/users/1"
+    assert e.ws("/sub/user.1") == "ws://10.250.1.1/sub/user.1"
+    assert "LoadBalancer" in e.how
+
+
+def test_kong_entry_routes_like_kong_longest_prefix_on_segment_boundaries() -> None:
+    e = entry.resolve(kong_stage(), SERVICES, PUSH_EPS)
+    assert e.url("/feed") == "http://10.96.0.21:8000/feed"
+    assert e.url("/feed/notifications?userId=1") == "http://10.96.0.21:8000/feed/notifications?userId=1"
+    assert e.url("/feed?limit=3") == "http://10.96.0.21:8000/feed?limit=3"
+    assert e.url("/feedback") == "http://10.96.0.20:8000/feedback"
+    assert e.url("/s/abc") == "http://10.96.0.22:8080/s/abc"
+    assert e.ws("/push/user.3") == "ws://10.244.200.9:8888/push/user.3"
+    assert "Kong cannot run here" in e.how
+
+
+def test_entry_problems_name_what_is_missing() -> None:
+    no_lb = {**SERVICES, "nginx": {"spec": {"ports": [{"port": 80}]}, "status": {}}}
+    with pytest.raises(LookupError, match="no LoadBalancer address yet"):
+        entry.resolve(kong_stage(edge="nginx"), no_lb, None)
+    with pytest.raises(LookupError, match="headless"):
+        entry.cluster_ip_base(SERVICES, "push")
+    with pytest.raises(LookupError, match="Service nope is not in the namespace"):
+        entry.cluster_ip_base(SERVICES, "nope")
+    with pytest.raises(LookupError, match="no ready address"):
+        entry.endpoint_base({"metadata": {"name": "push"}, "subsets": []}, "ws")
+    with pytest.raises(ValueError, match="must start with '/'"):
+        entry.Entry({"/": "http://x"}, "").url("users")
+
+
+def test_pods_are_read_with_readiness_and_deletion() -> None:
+    doc = {
+        "items": [
+            {"metadata": {"name": "b"}, "status": {"podIP": "1.1.1.2", "conditions": [{"type": "Ready", "status": "False"}]}},
+            {
+                "metadata": {"name": "a", "deletionTimestamp": "x"},
+                "status": {"podIP": "1.1.1.1", "conditions": [{"type": "Ready", "status": "True"}]},
+            },
+        ]
+    }
+    assert [(p.name, p.ip, p.ready, p.deleting) for p in pods_from(doc)] == [("a", "1.1.1.1", True, True), ("b", "1.1.1.2", False, False)]
+
+
+# --- judges ----------------------------------------------------------------------------------
+
+
+def resp(status: int, body: Any = None, **headers: str) -> Response:
+    import json
+
+    return Response(status, {k.replace("_", "-"): v for k, v in headers.items()}, json.dumps(body).encode() if body is not None else b"")
+
+
+def test_feed_cache_passes_only_when_the_second_read_is_a_hit_of_the_same_page() -> None:
+    page = [{"id": 1}]
+    assert checks.judge_feed_cache(
+        resp(200, {"posts": page, "cached": False}, x_cache="miss"), resp(200, {"posts": page, "cached": True}, x_cache="hit")
+    )[0]
+    assert not checks.judge_feed_cache(
+        resp(200, {"posts": page}, x_cache="miss"), resp(200, {"posts": page, "cached": False}, x_cache="miss")
+    )[0]
+    assert not checks.judge_feed_cache(resp(200, {"posts": page}), resp(200, {"posts": [], "cached": True}, x_cache="hit"))[0]
+    assert not checks.judge_feed_cache(resp(503, {}), resp(200, {"posts": page, "cached": True}, x_cache="hit"))[0]
+
+
+def test_celery_log_must_name_the_notification_the_api_shows() -> None:
+    line = "[2026-11-30 20:00:00,000: INFO/MainProcess] Task notifications.announce[3f1c] succeeded in 0.01s: "
+    line += "{'notification': 12, 'pushed': True}"
+    assert checks.judge_celery_log("x\n" + line, 12)
+    assert not checks.judge_celery_log(line, 1)
+    assert not checks.judge_celery_log(line.replace("succeeded", "raised"), 12)
+
+
+def test_rate_limit_needs_refusals_by_the_client_and_nothing_else_failing() -> None:
+    msg = "calls to account are over the client's rate limit (500/s, burst 100); retry later"
+    assert checks.judge_rate_limit({"ok": 100, "limited": 200, "other": 0, "message": msg}, 100)[0]
+    assert not checks.judge_rate_limit({"ok": 300, "limited": 0, "other": 0, "message": ""}, 100)[0]
+    assert not checks.judge_rate_limit({"ok": 90, "limited": 200, "other": 10, "message": msg, "error": "Unavailable"}, 100)[0]
+    assert not checks.judge_rate_limit({"ok": 0, "limited": 300, "other": 0, "message": msg}, 100)[0]
+
+
+def test_policy_check_needs_the_forbidden_call_refused_and_the_allowed_one_through() -> None:
+    assert checks.judge_policy({"forbidden": "TimeoutError: timed out", "allowed": "connected"})[0]
+    assert checks.judge_policy({"forbidden": "ConnectionRefusedError: [Errno 111]", "allowed": "connected"})[0]
+    assert not checks.judge_policy({"forbidden": "connected", "allowed": "connected"})[0]
+    # Both refused: the pod has no network at all, which proves nothing about the policy.
+    assert not checks.judge_policy({"forbidden": "TimeoutError", "allowed": "TimeoutError"})[0]
+
+
+def test_failover_and_bad_input_judges() -> None:
+    assert checks.judge_failover([200] * 50)[0]
+    assert not checks.judge_failover([200, 503, 200])[0]
+    assert not checks.judge_failover([])[0]
+    err = resp(400, {"error": {"code": "bad_input", "message": "malformed JSON body: Expecting value"}})
+    assert checks.judge_bad(err, 400, "malformed JSON")[0]
+    assert not checks.judge_bad(err, 404, "malformed JSON")[0]
+    assert not checks.judge_bad(resp(500, None), 400, "")[0]
+
+
+# --- moves -----------------------------------------------------------------------------------
+
+HEY = """
+Summary:
+  Total:	12.0021 secs
+  Requests/sec:	39.9
+
+Status code distribution:
+  [200]	470 responses
+  [502]	3 responses
+  [503]	2 responses
+
+Error distribution:
+  [4]	Get "http://10.250.1.1/feed?limit=20": dial tcp 10.250.1.1:80: connect: connection refused
+  [1]	Get "http://10.250.1.1/feed?limit=20": dial tcp 10.250.1.2:80: connect: connection refused
+  [2]	Get "http://10.250.1.1/feed?limit=20": context deadline exceeded (Client.Timeout exceeded while awaiting headers)
+"""
+
+
+def test_hey_summary_counts_non_2xx_and_unanswered_requests_as_failed() -> None:
+    c = moves.parse_hey(HEY)
+    assert c.statuses == {200: 470, 502: 3, 503: 2}
+    assert (c.total, c.failed) == (470 + 5 + 7, 5 + 7)
+    assert sum(c.errors.values()) == 7 and len(c.errors) == 2  # addresses folded together
+    assert moves.parse_hey("Status code distribution:\n  [201]\t10 responses\n") == moves.LoadCount(10, 0, {201: 10}, {})
+
+
+def test_rows_lost_are_those_not_read_back_equal() -> None:
+    rows = [
+        moves.Row("users", 1, {"id": 1, "username": "a"}),
+        moves.Row("posts", 7, {"id": 7, "body": "x"}),
+        moves.Row("users", 2, {"id": 2}),
+    ]
+    answers = {
+        "/users/1": resp(200, {"id": 1, "username": "a"}),
+        "/posts/7": resp(200, {"id": 7, "body": "changed"}),
+        "/users/2": resp(404, {}),
+    }
+    n, examples = moves.lost(rows, answers.__getitem__)
+    assert n == 2 and examples == ["posts/7: 200", "users/2: 404"]
+
+
+def test_move_paths_and_where_the_load_goes() -> None:
+    assert moves.moves_of(["mvc", "split", "micro", "ddd", "micro"]) == [
+        ("mvc", "split"),
+        ("split", "micro"),
+        ("micro", "ddd"),
+        ("ddd", "micro"),
+    ]
+    with pytest.raises(ValueError, match="at least two"):
+        moves.moves_of(["mvc"])
+    with pytest.raises(ValueError, match="stays at split"):
+        moves.moves_of(["mvc", "split", "split"])
+    nginx = kong_stage(edge="nginx")
+    assert moves.load_base(nginx, nginx, SERVICES) == ("http://10.250.1.1", "Nginx LoadBalancer")
+    assert moves.load_base(nginx, kong_stage(), SERVICES) == ("http://10.96.0.20:8000", "Service web (Kong cannot run here)")
+    with pytest.raises(ValueError, match="entry service changes"):
+        moves.load_base(nginx, kong_stage(routes={"/": "feed"}), SERVICES)
+
+
+def test_the_table_has_one_row_per_move() -> None:
+    c = moves.parse_hey(HEY)
+    r = moves.MoveResult("mvc", "split", "Nginx LoadBalancer", 83.4, True, c, moves.LoadCount(10, 0, {201: 10}, {}), 40, 0, ())
+    t = moves.table([r])
+    assert t.splitlines()[2] == "| mvc → split | Nginx LoadBalancer | 83 s | yes | 12 / 482 | 0 / 10 | 0 / 40 |"
+    assert "connection refused" in moves.failure_notes([r])
+
+
+# --- the HTTP client -------------------------------------------------------------------------
+
+
+def test_client_returns_redirects_and_errors_as_they_are_and_retries_only_unsent_requests() -> None:
+    import http.server
+    import threading
+
+    from e2e.http import Client
+    from tests.servers import free_port
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = 302 if self.path == "/s/abc" else 404
+            self.send_response(code)
+            if code == 302:
+                self.send_header("Location", "http://example.invalid/x")
+            body = b'{"error": {"code": "not_found", "message": "nothing here"}}'
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    slept: list[float] = []
+    c = Client(attempts=3, pause=0.01, sleep=slept.append)
+    try:
+        r = c.get(f"{base}/s/abc")
+        assert (r.status, r.headers["location"]) == (302, "http://example.invalid/x")  # not followed
+        r = c.get(f"{base}/nope")
+        assert (r.status, r.error_message()) == (404, "not_found: nothing here")
+        assert slept == []
+        # Nothing listens: refused, so retried (a write too: it was never sent), then a clear error.
+        with pytest.raises(ConnectionError, match="no answer after 3 attempts"):
+            c.post(f"http://127.0.0.1:{free_port()}/posts", {"a": 1})
+        assert len(slept) == 3
+    finally:
+        server.shutdown()
