@@ -36,7 +36,11 @@ export class CeleryBeat extends pulumi.ComponentResource {
     // wedged beat from an idle one. Readiness: beat started (its store exists). Liveness: that, and
     // the container's main process is still beat (not a leftover shell).
     const started = ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*')"`];
-    const running = ["sh", "-c", `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*')" && tr '\\0' ' ' </proc/1/cmdline | grep -q ' beat '`];
+    const running = [
+      "sh",
+      "-c",
+      `test -n "$(find ${SCHEDULE_DIR} -name 'celerybeat-schedule*')" && tr '\\0' ' ' </proc/1/cmdline | grep -q ' beat '`,
+    ];
     const values = serviceValues({
       name: NAMES.beat,
       role: "scheduler",
