@@ -74,6 +74,9 @@ const ROOT_ENV = adminEnv(ROOT_KEY, "MARIADB_ROOT_PASSWORD");
 const REPL_ENV = [{ name: "REPL_USER", value: REPL_USER }, adminEnv(REPL_KEY, "REPL_PASSWORD")];
 
 export class MySqlCluster extends pulumi.ComponentResource {
+  /** The pods' ServiceAccount, which the StatefulSets wait for. */
+  private account!: k8s.core.v1.ServiceAccount;
+
   constructor(name: string, args: MySqlClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:data:MySqlCluster", name, {}, opts);
     const m = args.mysql;
@@ -100,6 +103,12 @@ export class MySqlCluster extends pulumi.ComponentResource {
         ),
     );
 
+    // Before the StatefulSets: a pod naming a missing ServiceAccount is refused (seen on the real node).
+    this.account = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: meta(NAMES.mysql), automountServiceAccountToken: false },
+      { parent: this },
+    );
     const primary = this.serverSet(args, {
       pulumiName: name,
       role: "primary",
@@ -114,7 +123,6 @@ export class MySqlCluster extends pulumi.ComponentResource {
     this.service(`${name}-service`, NAMES.mysql, NAMES.mysql, ns);
     this.bootstrapJob(name, args, users, [primary, admin, ...userSecrets]);
     if (m.readReplicas > 0) this.readReplicas(name, args);
-    new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(NAMES.mysql), automountServiceAccountToken: false }, { parent: this });
     this.registerOutputs({});
   }
 
@@ -321,7 +329,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
           },
         },
       },
-      dataOptions(this, set.guard),
+      { ...dataOptions(this, set.guard), dependsOn: [this.account] },
     );
   }
 }

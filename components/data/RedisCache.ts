@@ -55,7 +55,7 @@ export class RedisCache extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.core.v1.ServiceAccount(
+    const account = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       { metadata: { name: NAMES.redis, namespace: ns, labels: lbl }, automountServiceAccountToken: false },
       { parent: this },
@@ -109,7 +109,7 @@ export class RedisCache extends pulumi.ComponentResource {
           },
         },
       },
-      { ...protectedData, dependsOn: [secret, config] },
+      { ...protectedData, dependsOn: [secret, config, account] },
     );
 
     this.host = serviceHost(NAMES.redis, ns);
