@@ -295,8 +295,10 @@ def judge_rate_limit(out: dict[str, Any], burst: int) -> tuple[bool, str]:
 def rate_limit(c: Ctx) -> Result:
     name = "RPC client rate limit refuses"
     rl = c.stage.rate_limit
-    if rl is None or not c.user:
+    if rl is None:
         return na(name, "the entry service calls no RPC service with a client rate limit")
+    if not c.user:
+        return fail(name, "no user (create user failed)")
     pods = [p for p in c.kube.pods(rl.caller) if p.ready and not p.deleting]
     if not pods:
         return fail(name, f"no ready {rl.caller} pod to call from")

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from e2e import entry as entries
 from e2e.http import Client, Response
@@ -174,7 +174,7 @@ class Load:
         return reads, writes
 
 
-def write_rows(client: Client, url: Callable[[str], str], n: int) -> list[Row]:
+def write_rows(client: Any, url: Callable[[str], str], n: int) -> list[Row]:
     rows: list[Row] = []
     for _ in range(n):
         u = client.post(url("/users"), {"username": f"mv_{secrets.token_hex(6)}", "displayName": "move"})
@@ -187,7 +187,7 @@ def write_rows(client: Client, url: Callable[[str], str], n: int) -> list[Row]:
     return rows
 
 
-def reader(client: Client, e: entries.Entry) -> Callable[[str], Response]:
+def reader(client: Any, e: entries.Entry) -> Callable[[str], Response]:
     return lambda path: client.get(e.url(path))
 
 
@@ -197,44 +197,81 @@ def current_entry(stack_file: Path, kube: Kube) -> tuple[Stage, entries.Entry]:
     return stage, entries.resolve(stage, kube.services(), push)
 
 
-def run(args: argparse.Namespace) -> int:
-    path = args.path.split(",")
+class Mover(Protocol):
+    """What a move needs from the world: the live stack, the cluster, the load generator."""
+
+    def stage(self) -> tuple[Stage, entries.Entry]: ...
+    def promote(self, to: str) -> Stage: ...
+    def services(self) -> dict[str, Any]: ...
+    def start_load(self, base: str, author: int, move: str) -> Any: ...
+    def up(self, move: str) -> bool: ...
+
+
+def run_moves(path: list[str], mover: Mover, http: Any, rows: int, clock: Callable[[], float] = time.monotonic) -> list[MoveResult]:
+    """Each move: write rows, promote, start the load, one `up` (timed), stop the load, read every
+    row written so far. Stops after a failed `up` (the stack is not on the next stage)."""
     pairs = moves_of(path)
-    stack_file = ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
-    kube = Kube(args.namespace, args.kubectl, args.kubeconfig)
-    client = Client()
-    tools = Path(os.environ.get("STAGECRAFT_TOOLS", ROOT / ".tools"))
-    hey = hey_binary(tools)
-    out_dir = Path(args.work)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stage, e = current_entry(stack_file, kube)
+    stage, e = mover.stage()
     if stage.stage != path[0]:
-        raise SystemExit(f"stack {args.stack} runs stage {stage.stage}, the path starts at {path[0]}")
+        raise SystemExit(f"the live stack runs stage {stage.stage}, the path starts at {path[0]}")
     ledger: list[Row] = []
     results: list[MoveResult] = []
     for frm, to in pairs:
-        ledger += write_rows(client, e.url, args.rows)
+        ledger += write_rows(http, e.url, rows)
         author = ledger[-2].id
-        subprocess.run(["npx", "stagecraft", "promote", "--stack", args.stack, "--to", to, "--yes"], cwd=ROOT, check=True, timeout=300)
-        after = stage_of(load_spec(stack_file))
-        base, via = load_base(stage, after, kube.services())
-        move_dir = out_dir / f"{frm}-{to}"
-        move_dir.mkdir(exist_ok=True)
-        load = Load(hey, base, author, move_dir, args.load_max_seconds, args.concurrency, args.qps)
-        t0 = time.monotonic()
-        with (move_dir / "up.log").open("wb") as up_log:
-            up = subprocess.run(
-                ["npm", "run", "stage", "--", args.stack, "up"], cwd=ROOT, stdout=up_log, stderr=subprocess.STDOUT, check=False
-            )
-        up_s = time.monotonic() - t0
+        after = mover.promote(to)
+        base, via = load_base(stage, after, mover.services())
+        load = mover.start_load(base, author, f"{frm}-{to}")
+        t0 = clock()
+        up_ok = mover.up(f"{frm}-{to}")
+        up_s = clock() - t0
         reads, writes = load.stop()
-        stage, e = current_entry(stack_file, kube)
-        n_lost, examples = lost(ledger, reader(client, e))
-        results.append(MoveResult(frm, to, via, up_s, up.returncode == 0, reads, writes, len(ledger), n_lost, tuple(examples)))
+        if up_ok:
+            stage, e = mover.stage()
+        n_lost, examples = lost(ledger, reader(http, e))
+        results.append(MoveResult(frm, to, via, up_s, up_ok, reads, writes, len(ledger), n_lost, tuple(examples)))
         print(table(results[-1:]), flush=True)
-        if up.returncode != 0:
-            print(f"`pulumi up` of {frm} -> {to} failed: see {move_dir / 'up.log'}; stopping", flush=True)
+        if not up_ok:
+            print(f"`pulumi up` of {frm} -> {to} failed; stopping", flush=True)
             break
+    return results
+
+
+class LiveStack:
+    """The real world: a stack file in this checkout, its cluster, hey."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stack_file = ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
+        self.kube = Kube(args.namespace, args.kubectl, args.kubeconfig)
+        self.hey = hey_binary(Path(os.environ.get("STAGECRAFT_TOOLS", ROOT / ".tools")))
+        self.out = Path(args.work)
+
+    def stage(self) -> tuple[Stage, entries.Entry]:
+        return current_entry(self.stack_file, self.kube)
+
+    def promote(self, to: str) -> Stage:
+        subprocess.run(["npx", "stagecraft", "promote", "--stack", self.args.stack, "--to", to, "--yes"], cwd=ROOT, check=True, timeout=300)
+        return stage_of(load_spec(self.stack_file))
+
+    def services(self) -> dict[str, Any]:
+        return self.kube.services()
+
+    def start_load(self, base: str, author: int, move: str) -> Load:
+        (self.out / move).mkdir(parents=True, exist_ok=True)
+        a = self.args
+        return Load(self.hey, base, author, self.out / move, a.load_max_seconds, a.concurrency, a.qps)
+
+    def up(self, move: str) -> bool:
+        with (self.out / move / "up.log").open("wb") as log:
+            done = subprocess.run(
+                ["npm", "run", "stage", "--", self.args.stack, "up"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False
+            )
+        return done.returncode == 0
+
+
+def run(args: argparse.Namespace) -> int:
+    results = run_moves(args.path.split(","), LiveStack(args), Client(), args.rows)
     text = table(results) + "\n\n" + failure_notes(results)
     print(text)
     if args.out:

@@ -302,3 +302,94 @@ def test_client_returns_redirects_and_errors_as_they_are_and_retries_only_unsent
         assert len(slept) == 3
     finally:
         server.shutdown()
+
+
+class FakeWorld:
+    """A live stack in memory: each stage keeps users and posts in its schemas (as the stacks do),
+    so a move to a stage whose owners read another schema loses the rows written before."""
+
+    SCHEMAS = {"mvc": ("app", "app"), "split": ("account", "feed"), "micro": ("account", "feed"), "ddd": ("account", "app")}
+
+    def __init__(self, fail_up_to: str | None = None) -> None:
+        self.current, self.pending = "mvc", "mvc"
+        self.db: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+        self.next_id = 100
+        self.fail_up_to = fail_up_to
+        self.calls: list[str] = []
+
+    # Mover
+    def stage(self) -> tuple[Stage, entry.Entry]:
+        self.calls.append(f"stage {self.current}")
+        return kong_stage(stage=self.current, edge="nginx" if self.current in ("mvc", "split") else "kong"), entry.Entry(
+            {"/": "http://e"}, "x"
+        )
+
+    def promote(self, to: str) -> Stage:
+        self.calls.append(f"promote {to}")
+        self.pending = to
+        return kong_stage(stage=to, edge="nginx" if to in ("mvc", "split") else "kong")
+
+    def services(self) -> dict[str, Any]:
+        return SERVICES
+
+    def start_load(self, base: str, author: int, move: str) -> Any:
+        self.calls.append(f"load {move} {base} author={author}")
+        hey = HEY
+
+        class Load:
+            def stop(self) -> tuple[moves.LoadCount, moves.LoadCount]:
+                return moves.parse_hey(hey), moves.parse_hey("Status code distribution:\n  [201]\t9 responses\n")
+
+        return Load()
+
+    def up(self, move: str) -> bool:
+        self.calls.append(f"up {move}")
+        if self.pending == self.fail_up_to:
+            return False
+        self.current = self.pending
+        return True
+
+    # HTTP
+    def _table(self, kind: str) -> dict[int, dict[str, Any]]:
+        users, posts = self.SCHEMAS[self.current]
+        return self.db.setdefault((kind, users if kind == "users" else posts), {})
+
+    def post(self, url: str, body: Any) -> Response:
+        kind = url.rsplit("/", 1)[1]
+        self.next_id += 1
+        row = {"id": self.next_id, **body}
+        self._table(kind)[self.next_id] = row
+        return resp(201, row)
+
+    def get(self, url: str) -> Response:
+        kind, ident = url.rsplit("/", 2)[1:]
+        row = self._table(kind).get(int(ident))
+        return resp(200, row) if row else resp(404, {"error": {"code": "not_found", "message": "gone"}})
+
+
+def test_run_moves_writes_before_each_move_and_reads_every_row_after() -> None:
+    world = FakeWorld()
+    results = moves.run_moves(["mvc", "split", "micro", "ddd", "micro"], world, world, rows=2, clock=iter(range(0, 1000, 5)).__next__)
+    assert [(r.frm, r.to, r.up_ok, r.rows_checked, r.rows_lost) for r in results] == [
+        ("mvc", "split", True, 4, 4),  # mvc's rows live in schema app; split reads account/feed
+        ("split", "micro", True, 8, 4),  # split's rows survive (same schemas); mvc's still missing
+        ("micro", "ddd", True, 12, 6),  # users stay in account; posts move to app (mvc's posts are back)
+        ("ddd", "micro", True, 16, 6),
+    ]
+    assert [r.via for r in results] == [
+        "Nginx LoadBalancer",
+        "Service web (Kong cannot run here)",
+        "Service web (Kong cannot run here)",
+        "Service web (Kong cannot run here)",
+    ]
+    assert all(r.up_seconds == 5 for r in results) and results[0].reads.failed == 12
+    # Order within a move: promote, load on, up, then the stage is read again.
+    assert world.calls[1:5] == ["promote split", "load mvc-split http://10.250.1.1 author=103", "up mvc-split", "stage split"]
+
+
+def test_run_moves_stops_after_a_failed_up_and_refuses_a_wrong_start() -> None:
+    world = FakeWorld(fail_up_to="micro")
+    results = moves.run_moves(["mvc", "split", "micro", "ddd"], world, world, rows=1)
+    assert [(r.to, r.up_ok) for r in results] == [("split", True), ("micro", False)]
+    with pytest.raises(SystemExit, match="runs stage mvc, the path starts at split"):
+        moves.run_moves(["split", "micro"], FakeWorld(), FakeWorld(), rows=1)
