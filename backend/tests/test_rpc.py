@@ -224,3 +224,35 @@ def test_rpc_json_as_rendered_parses() -> None:
     raw["callees"][0]["balancing"] = "random"  # type: ignore[index]
     with pytest.raises(ValueError, match=r"rpc.json.callees\[0\].balancing must be"):
         parse_rpc(raw)
+
+
+def test_cold_concurrent_calls_wait_for_one_listing_and_a_failed_first_listing_is_retried() -> None:
+    import threading
+    import time as _time
+
+    from app.rpc.etcd import EtcdError
+
+    class SlowRegistry:
+        def __init__(self) -> None:
+            self.lists, self.fail_next = 0, True
+
+        def get_prefix(self, prefix: str) -> dict[str, str]:
+            self.lists += 1
+            if self.fail_next:
+                self.fail_next = False
+                raise EtcdError("no etcd endpoint answered")
+            _time.sleep(0.2)  # a slow etcd: every caller arrives while this listing is in flight
+            return {prefix + "10.0.0.1:9000": "10.0.0.1:9000"}
+
+    c = callee()
+    reg = SlowRegistry()
+    client = RpcClient(RpcConfig("web", ("http://etcd:2379",), None, None, {c.service: c}), reg)
+    assert client.instances("account") == []  # the first listing failed: nothing cached...
+    seen: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: seen.append(client.instances("account"))) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # ...so the next calls list again, once, and all of them get the instance.
+    assert seen == [["10.0.0.1:9000"]] * 20 and reg.lists == 2

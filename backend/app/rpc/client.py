@@ -110,6 +110,8 @@ class _CalleeState:
         self.instances: list[str] = []
         self.fetched_at: float | None = None
         self.ejected: dict[str, float] = {}
+        # One listing at a time per callee (gevent makes this lock cooperative).
+        self.refreshing = threading.Lock()
 
 
 class RpcClient:
@@ -122,16 +124,30 @@ class RpcClient:
 
     # discovery ---------------------------------------------------------------------------------
     def instances(self, callee: str) -> list[str]:
+        """The callee's instances, listed at most once per refresh_s. A cold client (nothing listed
+        yet) waits for the one listing in flight instead of failing on an empty list; a failed
+        listing keeps the last list seen, and with none seen it is retried by the next call
+        (seen on the real node: a burst of cold calls, etcd slow, 105 of 300 'no instance registered')."""
         st = self._state[callee]
-        now = self.clock()
-        if st.fetched_at is None or now - st.fetched_at >= self.refresh_s:
+        if st.fetched_at is not None and self.clock() - st.fetched_at < self.refresh_s:
+            return st.instances
+        # Warm: whoever refreshes, the others go on with the current list.
+        if not st.refreshing.acquire(blocking=not st.instances):
+            return st.instances
+        try:
+            if st.fetched_at is not None and self.clock() - st.fetched_at < self.refresh_s:
+                return st.instances  # refreshed while this call waited
             try:
                 found = self.registry.get_prefix(st.callee.prefix)
                 st.instances = sorted(set(found.values()))
+                st.fetched_at = self.clock()
             except EtcdError as e:
                 # Keep serving from the last list seen: etcd down must not stop calls.
                 log.warning("discovery of %s failed, using %d known instance(s): %s", callee, len(st.instances), e)
-            st.fetched_at = now
+                if st.instances:
+                    st.fetched_at = self.clock()
+        finally:
+            st.refreshing.release()
         return st.instances
 
     def _ejected(self, st: _CalleeState, inst: str) -> bool:
