@@ -133,6 +133,28 @@ function scaledStack(n: number): string {
   return doc.toString();
 }
 
+/**
+ * Median wall times of `RUNS` runs of `a` and of `b` (after one warm-up of each), in seconds. The
+ * runs alternate, a b a b …, so a change of load on a shared machine weighs on both sides alike.
+ */
+function timePair(labels: [string, string], a: () => void, b: () => void): [number, number] {
+  a();
+  b();
+  const samples: [number[], number[]] = [[], []];
+  for (let i = 0; i < RUNS; i++)
+    [a, b].forEach((fn, j) => {
+      const t0 = process.hrtime.bigint();
+      fn();
+      samples[j].push(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  return samples.map((s, j) => {
+    s.sort((x, y) => x - y);
+    const median = s[Math.floor(s.length / 2)];
+    console.error(`[bench] ${labels[j]}: ${s.map((x) => x.toFixed(1)).join(" / ")} s, median ${median.toFixed(1)}`);
+    return median;
+  }) as [number, number];
+}
+
 /** Wall time of one run, in seconds. */
 function once(label: string, fn: () => void): number {
   const t0 = process.hrtime.bigint();
@@ -224,8 +246,11 @@ function previewRows(): { rows: string[]; times: Record<string, number> } {
     const floorPreview = previewer(floorProject(stage), "floor");
     let objects = 0;
     let floorObjects = 0;
-    const t = time(`preview ${stage}`, () => void (objects = stagePreview()));
-    const f = time(`floor ${stage}`, () => void (floorObjects = floorPreview()));
+    const [t, f] = timePair(
+      [`preview ${stage}`, `floor ${stage}`],
+      () => void (objects = stagePreview()),
+      () => void (floorObjects = floorPreview()),
+    );
     const tc = time(`preview ${stage}, ts-node type check on`, () => void checkedPreview());
     previewTimes[stage] = t;
     rows1.push(
