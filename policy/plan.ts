@@ -38,6 +38,12 @@ const holdsWhat = (r: PolicyResource): string => (r.type === TYPES.namespace ? "
 /** One message per data-bearing object the plan replaces, or deletes without retainOnDelete. */
 export function dataLosses(plan: PlanFile, state: StateFile): string[] {
   const out: string[] = [];
+  const known = state.deployment?.resources ?? [];
+  // A plan that speaks of none of the stack's objects judges nothing: refuse it rather than pass it.
+  if (known.length > 0 && !known.some((r) => plan.resourcePlans?.[r.urn] !== undefined))
+    return [
+      `${RULE}: the plan names none of the stack's ${known.length} resources, so what it does to data cannot be judged. Fix: pass the file \`pulumi preview --save-plan <file>\` wrote for this stack, and this stack's \`pulumi stack export\``,
+    ];
   for (const old of state.deployment?.resources ?? []) {
     const steps = plan.resourcePlans?.[old.urn]?.steps ?? [];
     const r: PolicyResource = { type: old.type, urn: old.urn, name: old.urn.split("::").pop() ?? old.urn, props: old.inputs ?? {} };

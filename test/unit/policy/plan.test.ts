@@ -86,6 +86,13 @@ describe("data-no-replace-or-unretained-delete (plan check)", () => {
     expect(dataLosses({ resourcePlans: { [mysql]: { steps: ["delete"] } } }, withMore)).toEqual([]);
   });
 
+  test("a plan that names none of the stack's objects (another stack's, or not a plan) is refused, not passed", () => {
+    expect(dataLosses({}, state(true))).toEqual([
+      expect.stringMatching(new RegExp(`^${RULE}: the plan names none of the stack's 3 resources`)),
+    ]);
+    expect(dataLosses({ resourcePlans: { [urn("x:y:Z", "other")]: { steps: ["same"] } } }, state(true))).toHaveLength(1);
+  });
+
   test("a first preview (empty state) has nothing to lose", () => {
     expect(dataLosses({ resourcePlans: { [mysql]: { steps: ["create"] } } }, {})).toEqual([]);
   });
