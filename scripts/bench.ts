@@ -85,20 +85,26 @@ function floorProject(stage: string): string {
     .filter((f) => f.endsWith(".yaml"))
     .sort()
     .map((f) => path.join(ROOT, "rendered", stage, f));
+  // Plain JavaScript under the stage's own runtime options (Pulumi.yaml), so any language host treats
+  // both alike: the one built here registers ts-node for both, one that honours `typescript: false`
+  // for neither.
   const index = [
-    'import * as k8s from "@pulumi/kubernetes";',
+    'const k8s = require("@pulumi/kubernetes");',
     `const provider = new k8s.Provider("k8s", { renderYamlToDirectory: ${JSON.stringify(path.join(os.tmpdir(), `floor-${stage}`))} });`,
     `new k8s.yaml.v2.ConfigGroup("floor", { files: ${JSON.stringify(files)} }, { provider });`,
     "",
   ].join("\n");
+  const runtime = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").match(/^runtime:\n(?: .*\n)*/m)?.[0];
+  if (!runtime) throw new Error("Pulumi.yaml has no runtime section for the floor to copy");
   return project(
     `floor-${stage}`,
     {
-      "Pulumi.yaml": "name: floor\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-      "index.ts": index,
+      "Pulumi.yaml": `name: floor\n${runtime}`,
+      "package.json": JSON.stringify({ name: "floor", main: "index.js" }),
+      "index.js": index,
       [`Pulumi.floor.yaml`]: "config: {}\n",
     },
-    ["tsconfig.json", "package.json"],
+    ["tsconfig.json"],
   );
 }
 
@@ -327,7 +333,8 @@ async function main(): Promise<void> {
     "every Job. One run each.",
     "",
     "In-cluster Services skip the provider's 10 s Endpoints wait (`pulumi.com/skipAwait`, components/platform/awaits.ts and the",
-    "chart's Service); LoadBalancer Services keep theirs, and the workload and Job awaits stay.",
+    "chart's Service); a LoadBalancer Service is awaited until its status lists an address (`pulumi.com/waitFor`), without",
+    "that 10 s wait; the workload and Job awaits stay.",
     "",
     "| stage | pulumi up s | kubectl apply + waits s | ratio |",
     "|---|---|---|---|",
