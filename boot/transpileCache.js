@@ -70,6 +70,19 @@ function transpile(ts, root, fileName, source) {
   return out.outputText;
 }
 
+/** Entries kept at most; a miss beyond it drops the oldest half (a dropped entry costs one transpile). */
+const MAX_ENTRIES = 2000;
+
+/** Every edit adds an entry; keep the folder from growing without bound. */
+function prune(cacheDir, max = MAX_ENTRIES) {
+  const names = fs.readdirSync(cacheDir).filter((n) => n.endsWith(".js"));
+  if (names.length <= max) return 0;
+  const aged = names.map((n) => [n, fs.statSync(path.join(cacheDir, n)).mtimeMs]).sort((a, b) => a[1] - b[1]);
+  const drop = aged.slice(0, names.length - Math.floor(max / 2));
+  for (const [n] of drop) fs.rmSync(path.join(cacheDir, n), { force: true });
+  return drop.length;
+}
+
 /** Writes `text` to `file` atomically (runs in parallel may fill the same entry). */
 function writeAtomic(file, text) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -101,6 +114,7 @@ function createCompiler(root, cacheDir = defaultCacheDir(root)) {
       stats.misses++;
       try {
         writeAtomic(file, js);
+        prune(cacheDir);
       } catch {
         // Not cached: the next run transpiles again, and is still correct.
       }
@@ -163,4 +177,4 @@ function install(root) {
   return compiler;
 }
 
-module.exports = { cacheKey, createCompiler, defaultCacheDir, install, transpile };
+module.exports = { cacheKey, createCompiler, defaultCacheDir, install, prune, transpile };

@@ -17,6 +17,7 @@ interface Compiler {
 const boot = require(path.join(ROOT, "boot", "transpileCache.js")) as {
   cacheKey(tsVersion: string, options: string, fileName: string, source: string): string;
   createCompiler(root: string, cacheDir?: string): Compiler;
+  prune(cacheDir: string, max?: number): number;
 };
 
 /** A project folder like the program's: tsconfig.json and node_modules (linked). */
@@ -94,6 +95,20 @@ describe("createCompiler", () => {
     fs.writeFileSync(blocked, "");
     const c = boot.createCompiler(root, path.join(blocked, "cache"));
     expect(c.compile(path.join(root, "a.ts"), SOURCE)).toContain("a.x * 2");
+  });
+});
+
+describe("prune", () => {
+  test("past the limit, the oldest entries go until half the limit is left; under it, nothing", () => {
+    const dir = tmpDir("boot-prune");
+    for (let i = 0; i < 12; i++) {
+      const f = path.join(dir, `${i}.js`);
+      fs.writeFileSync(f, "");
+      fs.utimesSync(f, 1000 + i, 1000 + i);
+    }
+    expect(boot.prune(dir, 12)).toBe(0);
+    expect(boot.prune(dir, 10)).toBe(7);
+    expect(fs.readdirSync(dir).sort()).toEqual(["10.js", "11.js", "7.js", "8.js", "9.js"]);
   });
 });
 
