@@ -3,7 +3,7 @@
  * stage. Validation runs before any resource is registered, so bad input never touches a cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { EksCluster } from "./aws/EksCluster";
+import type * as Eks from "./aws/EksCluster";
 import { dataPlacement, eksClusterName } from "./aws/eksDefaults";
 import { targetProvider } from "./components/platform/provider";
 import { skipServiceAwait } from "./components/platform/awaits";
@@ -42,9 +42,18 @@ function load() {
 
 const { spec, target, model } = load();
 
+/**
+ * aws/EksCluster, loaded only for an eks target: it pulls in @pulumi/aws, a fifth of a render's
+ * start-up (docs/benchmarks.md), which no other target uses.
+ */
+function eksModule(): typeof Eks {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a static import would load @pulumi/aws for every target
+  return require("./aws/EksCluster") as typeof Eks;
+}
+
 const provider =
   target.kind === "eks"
-    ? new EksCluster("eks", {
+    ? new (eksModule().EksCluster)("eks", {
         clusterName: eksClusterName(stack),
         region: target.region,
         kubernetesVersion: target.kubernetesVersion,

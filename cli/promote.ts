@@ -8,8 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { SpecError } from "../spec/errors";
+import { formatProblem, SpecError } from "../spec/errors";
 import { CONFIG_NS } from "../spec/config";
+import { checkStorageMove } from "../validate/moveRules";
 import { validateStack } from "../validate/validateStack";
 import { readStackFile } from "../spec/stackFile";
 import { stageChanges } from "./compare/changes";
@@ -87,6 +88,13 @@ export function promoteCommand(args: string[]): number {
   } catch {
     prev = undefined;
   }
+  // Data first: a move that would replace a store's StatefulSet is refused, dry run or not.
+  const storage = prev ? checkStorageMove(opts.stack, prev.spec, next.spec) : [];
+  if (storage.length > 0)
+    return fail(
+      `stack ${opts.stack} cannot move to stage ${opts.to} as it is: the move would replace a data store; nothing written:\n` +
+        storage.map((p) => formatProblem(opts.stack, p)).join("\n"),
+    );
   console.log(`stack ${opts.stack}: ${prev ? `stage ${prev.spec.stage}` : "no valid stage"} -> stage ${next.spec.stage}`);
   for (const line of prev ? stageChanges(prev, next) : ["everything is new"]) console.log(`  - ${line}`);
   console.log("kept: stagecraft:target, secrets, encryptionsalt, stagecraft:specOverrides");

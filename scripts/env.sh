@@ -19,8 +19,10 @@ export GOTOOLCHAIN=local
 # ambient plugin earns a "using ... from $PATH" warning on every run, and .tools/bin is on PATH.
 # (The language host is still found beside the pulumi binary, where the CLI looks for it.)
 export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-1}"
-# ts-node only transpiles the program: its type check (seconds per preview) repeats tsc's, which
-# `npm test` and CI run. Pulumi.yaml's runtime options cannot say this here: CLI 3.248 hands them
-# to the language host only over RPC, which the host built from sdk v3.58.0 ignores; this variable
-# reaches the program through either host. Set it to false to type-check in the engine again.
+# The program loads through boot/ (package.json `main`), which transpiles each file once and keeps
+# it (boot/transpileCache.js); types are tsc's job, in `npm test` and CI. The language host still
+# registers ts-node first (the host built from sdk v3.58.0 ignores Pulumi.yaml's runtime options,
+# which CLI 3.248 hands over only by RPC); this variable keeps that registration cheap (no type
+# checker), for the program and the benchmark's floor alike. Set it to false to have ts-node load
+# and type-check the program in the engine again (boot/index.js steps aside).
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"

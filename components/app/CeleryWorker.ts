@@ -8,6 +8,7 @@ import { container, scratch } from "../lib/pod";
 import type { ServiceSpec, WorkerSpec } from "../../spec/schema";
 import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
 import { celeryWorkerArgs } from "./celeryCommand";
+import { celeryLivenessCommand, celeryPingCommand } from "./healthChecks";
 import { serviceChart } from "./serviceChart";
 import { serviceValues } from "./serviceValues";
 
@@ -31,7 +32,6 @@ export class CeleryWorker extends pulumi.ComponentResource {
     const tmp = scratch("tmp", "/tmp", "256Mi");
     // The worker reads its service's settings.json from the service's own ConfigMap.
     const config = configMount(s.name);
-    const ping = ["sh", "-c", `celery -A ${CELERY_APP} inspect ping --destination "celery@$HOSTNAME" --timeout 10`];
     const values = serviceValues({
       name: k8sName,
       role: "worker",
@@ -46,9 +46,16 @@ export class CeleryWorker extends pulumi.ComponentResource {
           args: celeryWorkerArgs(w, CELERY_APP),
           env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
           volumeMounts: [tmp.mount, config.mount],
-          // No port: the broker is the interface. The worker must answer a ping over it.
-          readinessProbe: { exec: { command: ping }, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 3 },
-          livenessProbe: { exec: { command: ping }, initialDelaySeconds: 60, periodSeconds: 60, timeoutSeconds: 20, failureThreshold: 5 },
+          // No port: the broker is the interface. Ready: the worker answers a ping over it. Alive: it
+          // answers whenever the broker is up (a broker outage is no reason to restart it).
+          readinessProbe: { exec: { command: celeryPingCommand(CELERY_APP) }, periodSeconds: 30, timeoutSeconds: 15, failureThreshold: 3 },
+          livenessProbe: {
+            exec: { command: celeryLivenessCommand(CELERY_APP, `${CONFIG_DIR}/settings.json`) },
+            initialDelaySeconds: 60,
+            periodSeconds: 60,
+            timeoutSeconds: 20,
+            failureThreshold: 5,
+          },
         }),
       ],
       volumes: [tmp.volume, config.volume],

@@ -9,6 +9,7 @@ import type { Role } from "../../model/names";
 import { container, probes } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
 import { CONFIG_DIR } from "./appPod";
+import { rpcAnswersCommand } from "./healthChecks";
 import { uwsgiIni } from "./uwsgiIni";
 
 /** The image contract: the Django project's WSGI entry point. */
@@ -61,8 +62,9 @@ export function servicePod(
       // (STAGECRAFT_RPC comes with `env`: every pod of a service with an rpc.json gets it.)
       env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...env],
       volumeMounts,
-      // Readiness: accepting RPC connections. Liveness: the same socket, judged slowly.
-      ...probes({ tcpSocket: { port: "rpc" } }),
+      // Readiness: accepting RPC connections (it listens once Django and its handlers are set up).
+      // Liveness: its dispatch loop answers a request, which a wedged process's socket would not.
+      ...probes({ tcpSocket: { port: "rpc" } }, { exec: { command: rpcAnswersCommand(s.port) } }),
     }),
     files: {},
     ports: [{ name: "rpc", port: s.port, targetPort: "rpc" }],

@@ -44,19 +44,6 @@ export const PENDING: readonly Pending[] = [
       "a StatefulSet's serviceName must name a headless Service (its pods' DNS identity): make Services mysql, mysql-read and redis headless (clusterIP is immutable: the Service is replaced once, which holds no data; serviceName stays), and give celery-beat a headless Service in charts/service",
   },
   {
-    check: "pod-probes-identical",
-    objects: [
-      "Deployment/celery-default",
-      "Deployment/celery-feed",
-      "Deployment/account",
-      "Deployment/feed",
-      "Deployment/user-data",
-      "Deployment/content-data",
-    ],
-    change:
-      "liveness and readiness use the same handler (Celery: the broker ping, so a slow Redis gets workers killed; RPC: the same tcpSocket): give liveness a local check (Celery: the worker's own heartbeat; RPC: a cheap health call) and keep the dependency check for readiness",
-  },
-  {
     check: "container-security-context-user-group-id",
     objects: "*",
     change:

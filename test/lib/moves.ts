@@ -1,8 +1,11 @@
 /**
- * What a stage move may not do to data, judged from `pulumi preview --json` steps (which leave
- * unchanged objects out). Shared by the render-mode and live-cluster move tests.
+ * Shared by the render-mode and live-cluster move tests: a move's preview judged by the data guard,
+ * the preview's steps (which leave unchanged objects out), and the stores' objects by name.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { dataLosses, type PlanFile, type StateFile } from "../../policy/plan";
 
 export interface Step {
   op: string;
@@ -16,23 +19,19 @@ export const isDataStatefulSet = (name: string): boolean => ["mysql", "mysql-rep
 /** The stores' Secrets (credentials), by Kubernetes name. */
 export const isDataSecret = (name: string): boolean => /^(mysql-|redis-|etcd-)/.test(name);
 
-/** Data-bearing: the stores' StatefulSets, their Secrets, the namespace. */
-export function dataBearing(step: Step): boolean {
-  const type = step.oldState?.type ?? step.newState?.type ?? "";
-  const name = step.oldState?.inputs?.metadata?.name ?? step.newState?.inputs?.metadata?.name ?? "";
-  if (type === "kubernetes:apps/v1:StatefulSet") return isDataStatefulSet(name);
-  if (type === "kubernetes:core/v1:Secret") return isDataSecret(name);
-  return type === "kubernetes:core/v1:Namespace" || type === "kubernetes:core/v1:PersistentVolumeClaim";
-}
-
-/** What a move did to data-bearing objects that loses or risks data. Empty is good. */
-export function dataLosses(steps: readonly Step[]): string[] {
-  return steps
-    .filter(dataBearing)
-    .filter(
-      (s) => ["replace", "create-replacement", "delete-replaced"].includes(s.op) || (s.op === "delete" && !s.oldState?.retainOnDelete),
-    )
-    .map((s) => `${s.op} ${s.urn}`);
+/**
+ * `pulumi preview --json` (returned, for the test's own checks and artifacts) with the plan saved,
+ * judged with the stack's state by the guard every `npm run stage -- <stack> preview` runs
+ * (policy/plan.ts): one rule for what a move may not do to data, not a second copy of it here.
+ * `pulumi` runs one pulumi command on the test's stack; `dir` holds the plan and state files.
+ */
+export function guardedPreview(pulumi: (args: string) => string, dir: string): { json: string; losses: string[] } {
+  const plan = path.join(dir, "plan.json");
+  const state = path.join(dir, "state.json");
+  const json = pulumi(`preview --json --save-plan ${plan}`);
+  pulumi(`stack export --file ${state}`);
+  const read = <T>(f: string) => JSON.parse(fs.readFileSync(f, "utf8")) as T;
+  return { json, losses: dataLosses(read<PlanFile>(plan), read<StateFile>(state)) };
 }
 
 /** Runs a bash script with the project's environment; on failure the error carries its output. */

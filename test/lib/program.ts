@@ -8,6 +8,7 @@ import * as path from "path";
 /** What `pulumi` needs to run Stagecraft's program. */
 export const PROGRAM_FILES = [
   "Pulumi.yaml",
+  "boot",
   "index.ts",
   "tsconfig.json",
   "package.json",

@@ -93,15 +93,21 @@ it("a cluster target hands Secrets over unredacted, as secrets (the redaction is
   }
 }, 60_000);
 
-it("a cluster target waits for LoadBalancer Services and no other Service (awaits.ts)", async () => {
+it("a cluster target waits for LoadBalancer Services (their address) and no other Service (awaits.ts)", async () => {
   const { built } = await runProgram(configFor(CLUSTER));
   expect(built.error).toBeUndefined();
   const services = ofType(built, "kubernetes:core/v1:Service");
   expect(services.length).toBeGreaterThan(3);
   for (const s of services) {
     const lb = (s.inputs.spec as { type?: string }).type === "LoadBalancer";
-    const skipped = (meta(s).annotations as Record<string, string> | undefined)?.["pulumi.com/skipAwait"] === "true";
-    expect({ service: meta(s).name, skipped }).toEqual({ service: meta(s).name, skipped: !lb });
+    const annotations = (meta(s).annotations as Record<string, string> | undefined) ?? {};
+    const skipped = annotations["pulumi.com/skipAwait"] === "true";
+    const waitFor = annotations["pulumi.com/waitFor"];
+    expect({ service: meta(s).name, skipped, waitFor }).toEqual({
+      service: meta(s).name,
+      skipped: !lb,
+      waitFor: lb ? "jsonpath={.status.loadBalancer.ingress[0]}" : undefined,
+    });
   }
 }, 60_000);
 

@@ -85,3 +85,59 @@ describe("overrides", () => {
     expect(r.problems[0].message).toContain("'orders'");
   });
 });
+
+describe("promote and a store's storage", () => {
+  /** prod (stage mvc) and a stage `big` that is split with MySQL's storage grown to 100Gi. */
+  function dirWithBigStage(): string {
+    const dir = liveDir();
+    fs.writeFileSync(path.join(dir, "Pulumi.big.yaml"), read("split").replace(/storage: 50Gi/, "storage: 100Gi"));
+    return dir;
+  }
+
+  function promote(dir: string, ...extra: string[]): { code: number; err: string; out: string } {
+    const err: string[] = [];
+    const out: string[] = [];
+    const e = jest.spyOn(console, "error").mockImplementation((m: string) => void err.push(m));
+    const o = jest.spyOn(console, "log").mockImplementation((m: string) => void out.push(m));
+    try {
+      return {
+        code: promoteCommand(["--stack", "prod", "--to", "big", "--stacks-dir", dir, ...extra]),
+        err: err.join("\n"),
+        out: out.join("\n"),
+      };
+    } finally {
+      e.mockRestore();
+      o.mockRestore();
+    }
+  }
+
+  test("a move that changes a store's size is refused, dry run or not, and nothing is written", () => {
+    const dir = dirWithBigStage();
+    const file = path.join(dir, "Pulumi.prod.yaml");
+    const before = fs.readFileSync(file, "utf8");
+    for (const extra of [[], ["--yes"]]) {
+      const r = promote(dir, ...extra);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("stack prod cannot move to stage big as it is: the move would replace a data store; nothing written");
+      expect(r.err).toContain("stack prod: spec.data.mysql.storage would change from 50Gi to 100Gi");
+      expect(r.err).toContain(
+        "Fix: keep this stack's size as an environment override, which promote keeps: pulumi config set --path 'specOverrides.data.mysql.storage' 50Gi --stack prod",
+      );
+    }
+    expect(fs.readFileSync(file, "utf8")).toBe(before);
+  });
+
+  test("with the fix applied (the override keeps 50Gi) the move goes through and keeps the size", () => {
+    const dir = dirWithBigStage();
+    const file = path.join(dir, "Pulumi.prod.yaml");
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, "utf8")
+        .replace("services: { web: { replicas: 4 } }", "services: { web: { replicas: 4 } }\n    data: { mysql: { storage: 50Gi } }"),
+    );
+    expect(promote(dir, "--yes").code).toBe(0);
+    const { stack, raw } = readStackFile(file);
+    expect(validateStack(stack, raw).spec.data.mysql.storage).toBe("50Gi");
+  });
+});

@@ -53,6 +53,46 @@ describe("data-no-replace-or-unretained-delete (plan check)", () => {
     expect(dataLosses(plan, state(true))).toEqual([]);
   });
 
+  const ns = urn("kubernetes:core/v1:Namespace", "namespace");
+  const pvc = urn("kubernetes:core/v1:PersistentVolumeClaim", "data-mysql-0");
+  const withMore: StateFile = {
+    deployment: {
+      resources: [
+        ...(state(true).deployment?.resources ?? []),
+        { urn: ns, type: "kubernetes:core/v1:Namespace", inputs: { metadata: { name: "stagecraft" } } },
+        {
+          urn: pvc,
+          type: "kubernetes:core/v1:PersistentVolumeClaim",
+          inputs: { metadata: { name: "data-mysql-0", namespace: "stagecraft" } },
+        },
+      ],
+    },
+  };
+
+  test("the Namespace may be updated, never replaced or deleted: everything in it would go", () => {
+    expect(dataLosses({ resourcePlans: { [ns]: { steps: ["update"] } } }, withMore)).toEqual([]);
+    expect(dataLosses({ resourcePlans: { [ns]: { steps: ["replace"] } } }, withMore)).toEqual([
+      expect.stringMatching(new RegExp(`^${RULE}: Namespace stagecraft holds every object of the stage and this preview replaces it`)),
+    ]);
+    expect(dataLosses({ resourcePlans: { [ns]: { steps: ["delete"] } } }, withMore)).toEqual([
+      expect.stringMatching(/Namespace stagecraft holds every object of the stage and this preview deletes it/),
+    ]);
+  });
+
+  test("a claim is data whatever its labels; a retained store's delete (a stage that drops it) passes", () => {
+    expect(dataLosses({ resourcePlans: { [pvc]: { steps: ["delete"] } } }, withMore)).toEqual([
+      expect.stringMatching(/PersistentVolumeClaim stagecraft\/data-mysql-0 holds data and this preview deletes it/),
+    ]);
+    expect(dataLosses({ resourcePlans: { [mysql]: { steps: ["delete"] } } }, withMore)).toEqual([]);
+  });
+
+  test("a plan that names none of the stack's objects (another stack's, or not a plan) is refused, not passed", () => {
+    expect(dataLosses({}, state(true))).toEqual([
+      expect.stringMatching(new RegExp(`^${RULE}: the plan names none of the stack's 3 resources`)),
+    ]);
+    expect(dataLosses({ resourcePlans: { [urn("x:y:Z", "other")]: { steps: ["same"] } } }, state(true))).toHaveLength(1);
+  });
+
   test("a first preview (empty state) has nothing to lose", () => {
     expect(dataLosses({ resourcePlans: { [mysql]: { steps: ["create"] } } }, {})).toEqual([]);
   });

@@ -1,0 +1,144 @@
+/**
+ * The program's transpile cache (boot/transpileCache.js): a hit serves what a miss stored, any
+ * change of the file, its name, tsconfig's options or the compiler is a miss (a stale entry cannot
+ * be served), and the code it serves runs with stack traces that name the .ts lines.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "../../lib/paths";
+import { tmpDir } from "../../lib/proc";
+
+interface Compiler {
+  compile(fileName: string, source: string): string;
+  readonly stats: { hits: number; misses: number };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript by design (it loads the TypeScript)
+const boot = require(path.join(ROOT, "boot", "transpileCache.js")) as {
+  cacheKey(tsVersion: string, options: string, fileName: string, source: string): string;
+  createCompiler(root: string, cacheDir?: string): Compiler;
+  prune(cacheDir: string, max?: number): number;
+};
+
+/** A project folder like the program's: tsconfig.json and node_modules (linked). */
+function project(): { root: string; cache: string } {
+  const root = tmpDir("boot");
+  fs.copyFileSync(path.join(ROOT, "tsconfig.json"), path.join(root, "tsconfig.json"));
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(root, "node_modules"));
+  return { root, cache: path.join(root, "cache") };
+}
+
+const SOURCE = "interface A {\n  x: number;\n}\nexport const double = (a: A): number => a.x * 2;\n";
+
+describe("cacheKey", () => {
+  const base = ["5.9.2", '{"strict":true}', "/p/a.ts", SOURCE] as const;
+  test("is the same for the same inputs, wherever the program is copied", () => {
+    expect(boot.cacheKey(...base)).toBe(boot.cacheKey(base[0], base[1], "/elsewhere/a.ts", base[3]));
+  });
+  test.each<[string, [string, string, string, string]]>([
+    ["the compiler version", ["5.9.3", base[1], base[2], base[3]]],
+    ["tsconfig's options", [base[0], '{"strict":false}', base[2], base[3]]],
+    ["the file's name", [base[0], base[1], "/p/b.ts", base[3]]],
+    ["one character of the source", [base[0], base[1], base[2], base[3].replace("* 2", "* 3")]],
+  ])("changes with %s", (_what, other) => {
+    expect(boot.cacheKey(...other)).not.toBe(boot.cacheKey(...base));
+  });
+});
+
+describe("createCompiler", () => {
+  test("a miss transpiles and stores; the next compiler of the same project hits and gets the same code", () => {
+    const { root, cache } = project();
+    const file = path.join(root, "a.ts");
+    const first = boot.createCompiler(root, cache);
+    const js = first.compile(file, SOURCE);
+    expect(first.stats).toEqual({ hits: 0, misses: 1 });
+    expect(js).toContain("a.x * 2");
+    expect(js).not.toContain("interface");
+    expect(fs.readdirSync(cache)).toHaveLength(1);
+
+    const second = boot.createCompiler(root, cache);
+    expect(second.compile(file, SOURCE)).toBe(js);
+    expect(second.stats).toEqual({ hits: 1, misses: 0 });
+  });
+
+  test("an edited file is never served from its old entry", () => {
+    const { root, cache } = project();
+    const file = path.join(root, "a.ts");
+    boot.createCompiler(root, cache).compile(file, SOURCE);
+    const c = boot.createCompiler(root, cache);
+    expect(c.compile(file, SOURCE.replace("* 2", "* 3"))).toContain("a.x * 3");
+    expect(c.stats).toEqual({ hits: 0, misses: 1 });
+  });
+
+  test("a change of tsconfig.json's compilerOptions misses too", () => {
+    const { root, cache } = project();
+    const file = path.join(root, "a.ts");
+    boot.createCompiler(root, cache).compile(file, SOURCE);
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> };
+    tsconfig.compilerOptions.target = "ES2020";
+    fs.writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify(tsconfig));
+    const c = boot.createCompiler(root, cache);
+    c.compile(file, SOURCE);
+    expect(c.stats).toEqual({ hits: 0, misses: 1 });
+  });
+
+  test("a syntax error names the file, line and column, and nothing is stored", () => {
+    const { root, cache } = project();
+    const c = boot.createCompiler(root, cache);
+    expect(() => c.compile(path.join(root, "bad.ts"), "export const x = ;\n")).toThrow(/bad\.ts:1:18: Expression expected/);
+    expect(fs.existsSync(cache) ? fs.readdirSync(cache) : []).toEqual([]);
+  });
+
+  test("a cache that cannot be written costs only the transpile", () => {
+    const { root } = project();
+    const blocked = path.join(root, "not-a-dir");
+    fs.writeFileSync(blocked, "");
+    const c = boot.createCompiler(root, path.join(blocked, "cache"));
+    expect(c.compile(path.join(root, "a.ts"), SOURCE)).toContain("a.x * 2");
+  });
+});
+
+describe("prune", () => {
+  test("past the limit, the oldest entries go until half the limit is left; under it, nothing", () => {
+    const dir = tmpDir("boot-prune");
+    for (let i = 0; i < 12; i++) {
+      const f = path.join(dir, `${i}.js`);
+      fs.writeFileSync(f, "");
+      fs.utimesSync(f, 1000 + i, 1000 + i);
+    }
+    expect(boot.prune(dir, 12)).toBe(0);
+    expect(boot.prune(dir, 10)).toBe(7);
+    expect(fs.readdirSync(dir).sort()).toEqual(["10.js", "11.js", "7.js", "8.js", "9.js"]);
+  });
+});
+
+describe("install", () => {
+  test("a project's .ts files run through the cache, and a thrown error names the .ts line", () => {
+    const { root } = project();
+    // The cache is node_modules/.cache (shared through the link): a comment unique to this run makes the first run miss.
+    const unique = `// ${root}\n`;
+    fs.writeFileSync(
+      path.join(root, "lib.ts"),
+      unique + "type N = number;\n\nexport function boom(n: N): N {\n  if (n > 0) throw new Error('boom');\n  return n;\n}\n",
+    );
+    fs.writeFileSync(
+      path.join(root, "main.ts"),
+      unique +
+        "import { boom } from './lib';\nexport const value: number = boom(0);\nexport const trace = (): string => { try { boom(1); return ''; } catch (e) { return (e as Error).stack ?? ''; } };\n",
+    );
+    const script = [
+      `const c = require(${JSON.stringify(path.join(ROOT, "boot", "transpileCache.js"))}).install(${JSON.stringify(root)});`,
+      `const m = require(${JSON.stringify(path.join(root, "main.ts"))});`,
+      "console.log(JSON.stringify({ value: m.value, stats: c.stats, trace: m.trace().split('\\n')[1] }));",
+    ].join("\n");
+    const run = () => spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8" });
+    const first = run();
+    expect(first.stderr).toBe("");
+    expect(JSON.parse(first.stdout)).toEqual({
+      value: 0,
+      stats: { hits: 0, misses: 2 },
+      trace: expect.stringContaining(`${path.join(root, "lib.ts")}:5:20`),
+    });
+    expect(JSON.parse(run().stdout).stats).toEqual({ hits: 2, misses: 0 });
+  });
+});
