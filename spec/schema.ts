@@ -67,15 +67,33 @@ const Uwsgi = z
   })
   .strict();
 
+const mysqlIdentifier = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "must be a MySQL identifier (lower case, digits, '_')");
+
 /** What a service gets of MySQL: its own schema and user, and its pool size per process. */
 const MySqlUse = z
   .object({
-    schema: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "must be a MySQL identifier (lower case, digits, '_')"),
+    schema: mysqlIdentifier,
     user: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, "must be a MySQL user name (lower case, digits, '_', at most 32)"),
     /** Connections each process keeps in its pool (djorm-ext-pool in the write-up). */
     pool: int(1, 100).default(5),
     /** Reads may go to replicas (the read Service) when the cluster has any. */
     readFromReplicas: z.boolean().default(false),
+    /**
+     * Rows this service takes over from the schema that owned them in an earlier stage (a stage
+     * move splits the monolith's schema between new owners). After `migrate`, the service's Job
+     * copies the named Django apps' tables from `from` once, while its own are still empty.
+     */
+    adopt: z
+      .array(
+        z
+          .object({
+            from: mysqlIdentifier,
+            /** Django app labels whose tables move (the backend knows each app's tables). */
+            apps: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a Django app label such as 'accounts'")).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 

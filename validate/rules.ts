@@ -27,7 +27,7 @@ export function checkRules(stack: string, model: StageModel): SpecProblem[] {
     rm: (field) => `pulumi config rm --path '${field}' --stack ${stack}`,
   };
   const { spec } = model;
-  for (const check of [checkNames, checkDerivedNames, checkSections, checkOwnership, checkRoutes, checkEdge, checkEtcd])
+  for (const check of [checkNames, checkDerivedNames, checkSections, checkOwnership, checkAdoption, checkRoutes, checkEdge, checkEtcd])
     check(spec, add, fix);
   checkCalls(spec, add, fix);
   checkBudget(model, add, fix);
@@ -217,6 +217,41 @@ function checkOwnership(spec: Spec, add: Add, fix: Fix): void {
         );
       else owners.set(claim, i);
     }
+  });
+}
+/**
+ * Adoption (rows taken over from an earlier stage's schema): the migration Job does the copy, a
+ * schema cannot adopt from itself, and one app's tables of one schema go to one new owner only.
+ */
+function checkAdoption(spec: Spec, add: Add, fix: Fix): void {
+  const taker = new Map<string, number>();
+  spec.services.forEach((s, i) => {
+    const adopt = s.mysql?.adopt ?? [];
+    if (adopt.length > 0 && !s.migrate)
+      add(
+        ["services", i, "mysql", "adopt"],
+        "needs the migration Job, which copies the adopted rows after `migrate`",
+        fix.set(["services", i, "migrate"], "true"),
+      );
+    adopt.forEach((a, j) => {
+      if (a.from === s.mysql?.schema)
+        add(
+          ["services", i, "mysql", "adopt", j, "from"],
+          `'${a.from}' is this service's own schema: adopt names the schema that owned the rows before`,
+          fix.rm(`spec.services[${i}].mysql.adopt[${j}]`),
+        );
+      a.apps.forEach((app, k) => {
+        const key = `${a.from}.${app}`;
+        const prior = taker.get(key);
+        if (prior !== undefined && prior !== i)
+          add(
+            ["services", i, "mysql", "adopt", j, "apps", k],
+            `the '${app}' tables of schema '${a.from}' are already adopted by services[${prior}] (${spec.services[prior].name}): rows move to one owner`,
+            fix.rm(`spec.services[${i}].mysql.adopt[${j}].apps[${k}]`),
+          );
+        else taker.set(key, i);
+      });
+    });
   });
 }
 /** One owner per path at the edge. */

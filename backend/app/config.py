@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
 class ConfigError(ValueError):
     """settings.json or rpc.json is missing, malformed or inconsistent; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Tables of Django apps `apps` that this service takes over from schema `source` (a stage move)."""
+
+    source: str
+    apps: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class Database:
     user: str
     pool: int
     password_env: str
+    adopt: tuple[Adopt, ...] = ()
 
     @property
     def reads_replicas(self) -> bool:
@@ -126,6 +136,28 @@ def _redis_db(obj: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _adopt(d: dict[str, Any], where: str) -> tuple[Adopt, ...]:
+    if d.get("adopt") is None:
+        return ()
+    out = []
+    for i, a in enumerate(_get(d, "adopt", list, where)):
+        w = f"{where}.adopt[{i}]"
+        if not isinstance(a, dict):
+            raise ConfigError(f"{w} must be an object")
+        source = _get(a, "from", str, w)
+        apps = _get(a, "apps", list, w)
+        for name in [source, *apps]:
+            if not isinstance(name, str) or not _IDENT.match(name):
+                raise ConfigError(f"{w}: {name!r} is not a schema name or app label (lower case, digits, '_')")
+        if not apps:
+            raise ConfigError(f"{w}.apps must name at least one app")
+        out.append(Adopt(source, tuple(apps)))
+    return tuple(out)
+
+
 def parse_settings(raw: Any, source: str = "settings.json") -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be an object")
@@ -145,6 +177,7 @@ def parse_settings(raw: Any, source: str = "settings.json") -> Settings:
             user=_get(d, "user", str, dw),
             pool=_positive(d, "pool", dw),
             password_env=_get(d, "passwordEnv", str, dw),
+            adopt=_adopt(d, dw),
         )
     cache = None
     if raw.get("cache") is not None:

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "app.accounts",
     "app.posts",
     "app.notifications",
+    "app.ops",
 ]
 MIDDLEWARE = ["app.api.middleware.JsonErrors"]
 

@@ -11,6 +11,7 @@ import { container, podSecurity, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
 import { APP_UID, configEnv, configMount, secretEnv, serviceFiles } from "./appPod";
 import type { AppSettings } from "./appSettings";
+import { migrationSteps } from "./migrationSteps";
 import { serviceChart } from "./serviceChart";
 import { servicePod } from "./servicePod";
 import { serviceValues } from "./serviceValues";
@@ -119,16 +120,9 @@ export class AppService extends pulumi.ComponentResource {
               serviceAccountName: jobName,
               automountServiceAccountToken: false,
               securityContext: podSecurity(APP_UID),
-              containers: [
-                container({
-                  name: "migrate",
-                  image: s.image,
-                  resources: s.resources,
-                  command: ["python", "manage.py", "migrate", "--noinput"],
-                  env,
-                  volumeMounts: jobMounts,
-                }),
-              ],
+              ...migrationSteps(s, (step) =>
+                container({ name: step.name, image: s.image, resources: s.resources, command: step.command, env, volumeMounts: jobMounts }),
+              ),
               volumes: [tmp.volume, { name: "job-config", configMap: { name: `${jobName}-config` } }],
             },
           },

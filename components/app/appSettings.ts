@@ -28,6 +28,8 @@ export interface AppSettings {
     readonly user: string;
     readonly pool: number;
     readonly passwordEnv: string;
+    /** Tables taken over once from an earlier stage's schema (`manage.py adopt`); absent when none. */
+    readonly adopt?: readonly { readonly from: string; readonly apps: readonly string[] }[];
   };
   readonly cache?: {
     readonly host: string;
@@ -74,6 +76,7 @@ export function appSettings(service: ServiceSpec, model: StageModel, namespace: 
       user: service.mysql.user,
       pool: service.mysql.pool,
       passwordEnv: ENV.dbPassword,
+      adopt: service.mysql.adopt.length > 0 ? service.mysql.adopt.map((a) => ({ from: a.from, apps: [...a.apps] })) : undefined,
     },
     cache: service.redis && {
       host: host(NAMES.redis),

@@ -398,7 +398,8 @@ export const mysqlPasswordEnv = (user: string): string => `MYSQL_PASSWORD_${user
 /**
  * A POSIX sh script that prints the primary's bootstrap SQL on stdout: the replication user
  * (REPLICATION SLAVE only), and for each service its schema and its user with all privileges on
- * that schema and nothing else. Pipe it into the client: `sh bootstrap.sh | mariadb -uroot`.
+ * that schema, plus SELECT on the schemas it adopts rows from (spec mysql.adopt), and nothing
+ * else. Pipe it into the client: `sh bootstrap.sh | mariadb -uroot`.
  * Idempotent: CREATE ... IF NOT EXISTS, then ALTER USER to the current password, then GRANT.
  * Passwords come from env vars (or `<VAR>_FILE`) when the script runs; none is in its text.
  */
@@ -416,12 +417,23 @@ export function primaryBootstrapSql(opts: PrimaryBootstrapOptions): string {
     set.add(s.mysql.schema);
     schemasByUser.set(s.mysql.user, set);
   }
+  // Read access to the schemas a service adopts rows from (its migration Job copies them once).
+  const adoptedByUser = new Map<string, Set<string>>();
+  for (const s of opts.services) {
+    if (!s.mysql) continue;
+    const set = adoptedByUser.get(s.mysql.user) ?? new Set<string>();
+    for (const a of s.mysql.adopt ?? []) set.add(a.from);
+    adoptedByUser.set(s.mysql.user, set);
+  }
   const users = [...schemasByUser.keys()].sort();
   for (const u of users) {
     if (!/^[a-z][a-z0-9_]*$/.test(u)) throw new Error(`mysql replication: user '${u}' is not a MySQL identifier`);
     checkEnv(`password env of ${u}`, pwEnv(u));
   }
   const schemas = [...new Set([...schemasByUser.values()].flatMap((s) => [...s]))].sort();
+  const adopted = [...new Set([...adoptedByUser.values()].flatMap((s) => [...s]))];
+  for (const s of adopted)
+    if (!/^[a-z][a-z0-9_]*$/.test(s)) throw new Error(`mysql replication: adopted schema '${s}' is not a MySQL identifier`);
   for (const s of schemas) if (!/^[a-z][a-z0-9_]*$/.test(s)) throw new Error(`mysql replication: schema '${s}' is not a MySQL identifier`);
   const lines = [
     "#!/bin/sh",
@@ -454,6 +466,7 @@ export function primaryBootstrapSql(opts: PrimaryBootstrapOptions): string {
     lines.push(`ensure_user ${u} "$PW_${i}"`);
     for (const s of [...(schemasByUser.get(u) as Set<string>)].sort())
       lines.push(`say ${sq(`GRANT ALL PRIVILEGES ON \`${s}\`.* TO '${u}'@'${host}';`)}`);
+    for (const s of [...(adoptedByUser.get(u) ?? [])].sort()) lines.push(`say ${sq(`GRANT SELECT ON \`${s}\`.* TO '${u}'@'${host}';`)}`);
   });
   lines.push("");
   return lines.join("\n");

@@ -200,11 +200,18 @@ maybe("MariaDB GTID replication from the generated scripts", () => {
     for (const s of spec.services.filter((x) => x.mysql)) {
       const { user, schema } = s.mysql!;
       ok(primaryPort, user, passwords[mysqlPasswordEnv(user)], `CREATE TABLE IF NOT EXISTS ${schema}.probe (id INT PRIMARY KEY)`);
-      // Its own schema only.
-      const other = spec.services.find((x) => x.mysql && x.mysql.schema !== schema)!.mysql!.schema;
-      const r = sql(primaryPort, user, passwords[mysqlPasswordEnv(user)], `SELECT * FROM ${other}.probe`);
-      expect(r.status).not.toBe(0);
-      expect(r.out).toMatch(/denied/);
+    }
+    for (const s of spec.services.filter((x) => x.mysql)) {
+      const { user, schema, adopt } = s.mysql!;
+      const pw = passwords[mysqlPasswordEnv(user)];
+      const adopted = new Set(adopt.map((a) => a.from));
+      for (const other of spec.services.filter((x) => x.mysql && x.mysql.schema !== schema).map((x) => x.mysql!.schema)) {
+        // Another service's schema: nothing, unless this one adopts rows from it, then reading only.
+        const read = sql(primaryPort, user, pw, `SELECT * FROM ${other}.probe`);
+        const write = sql(primaryPort, user, pw, `INSERT INTO ${other}.probe VALUES (1)`);
+        expect({ other, read: read.status === 0 }).toEqual({ other, read: adopted.has(other) });
+        expect(write.out).toMatch(/denied/);
+      }
     }
     // The replication user holds REPLICATION SLAVE and nothing else; its password went through sh and SQL intact.
     expect(ok(primaryPort, "replicator", REPL_PW, "SHOW GRANTS")).toMatch(/GRANT REPLICATION SLAVE ON \*\.\* TO `replicator`@`%`/);

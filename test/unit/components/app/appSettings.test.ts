@@ -40,6 +40,14 @@ describe("appSettings on the stage stacks", () => {
     });
   });
 
+  test("the owners that took over mvc's schema name it (adopt), each with its own apps; others say nothing", () => {
+    expect(settingsOf("split", "account").database?.adopt).toEqual([{ from: "app", apps: ["accounts"] }]);
+    expect(settingsOf("ddd", "content-data").database?.adopt).toEqual([{ from: "app", apps: ["posts", "notifications"] }]);
+    // Absent, not empty, where nothing is adopted: settings.json of those services is unchanged.
+    expect(JSON.stringify(settingsOf("split", "web"))).not.toContain("adopt");
+    expect(JSON.stringify(settingsOf("mvc", "web"))).not.toContain("adopt");
+  });
+
   test("micro and ddd web services write short codes where OpenResty reads them: the spec's DB, OpenResty's key prefix", () => {
     for (const [stage, services] of [
       ["micro", ["web"]],

@@ -84,7 +84,7 @@ describe("primaryBootstrapSql", () => {
     ["mvc", ["app"]],
     ["split", ["account", "app", "feed"]],
     ["micro", ["account", "app", "feed"]],
-    ["ddd", ["account", "app"]],
+    ["ddd", ["account", "feed"]],
   ])("stack %s: schemas and users %p", (stage, users) => {
     const spec = specOf(stage);
     const script = primaryBootstrapSql(opts(spec));
@@ -100,7 +100,11 @@ describe("primaryBootstrapSql", () => {
       expect(sql).toContain(`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${user}-pw';`);
       expect(sql).toContain(`ALTER USER '${user}'@'%' IDENTIFIED BY '${user}-pw';`);
       expect(sql).toContain(`GRANT ALL PRIVILEGES ON \`${schema}\`.* TO '${user}'@'%';`);
+      // Read-only on each schema it adopts rows from, and no other grant on it.
+      for (const a of s.mysql!.adopt) expect(sql).toContain(`GRANT SELECT ON \`${a.from}\`.* TO '${user}'@'%';`);
     }
+    const adopters = spec.services.filter((x) => (x.mysql?.adopt ?? []).length > 0).length;
+    expect(sql.match(/^GRANT SELECT ON/gm) ?? []).toHaveLength(adopters);
     expect(sql.match(/^CREATE USER/gm)).toHaveLength(users.length + 1);
     // No password of any kind in the script's text.
     for (const u of users) expect(script).not.toContain(`${u}-pw`);
