@@ -18,6 +18,7 @@ import re
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,9 +208,17 @@ class Mover(Protocol):
     def up(self, move: str) -> bool: ...
 
 
-def run_moves(path: list[str], mover: Mover, http: Any, rows: int, clock: Callable[[], float] = time.monotonic) -> list[MoveResult]:
+def run_moves(
+    path: list[str],
+    mover: Mover,
+    http: Any,
+    rows: int,
+    clock: Callable[[], float] = time.monotonic,
+    after_move: Callable[[str], None] | None = None,
+) -> list[MoveResult]:
     """Each move: write rows, promote, start the load, one `up` (timed), stop the load, read every
-    row written so far. Stops after a failed `up` (the stack is not on the next stage)."""
+    row written so far, then `after_move` (e.g. the stage's end-to-end checks), outside the timing
+    and the ledger. Stops after a failed `up` (the stack is not on the next stage)."""
     pairs = moves_of(path)
     stage, e = mover.stage()
     if stage.stage != path[0]:
@@ -234,6 +243,8 @@ def run_moves(path: list[str], mover: Mover, http: Any, rows: int, clock: Callab
         if not up_ok:
             print(f"`pulumi up` of {frm} -> {to} failed; stopping", flush=True)
             break
+        if after_move is not None:
+            after_move(f"{frm}-{to}")
     return results
 
 
@@ -262,6 +273,15 @@ class LiveStack:
         a = self.args
         return Load(self.hey, base, author, self.out / move, a.load_max_seconds, a.concurrency, a.qps)
 
+    def check(self, move: str) -> None:
+        """The end-to-end checks of the stage just reached; their report goes to <work>/<move>/check.md."""
+        a = self.args
+        argv = [sys.executable, "-m", "e2e", "check", "--stack-file", str(self.stack_file), "--namespace", a.namespace]
+        argv += [f"--{k}={v}" for k, v in (("kubectl", a.kubectl), ("kubeconfig", a.kubeconfig)) if v]
+        argv += ["--out", str(self.out / move / "check.md")]
+        # A failed check is a finding of the report, not a reason to stop moving.
+        subprocess.run(argv, cwd=ROOT / "backend", check=False, timeout=900)
+
     def up(self, move: str) -> bool:
         with (self.out / move / "up.log").open("wb") as log:
             done = subprocess.run(
@@ -271,7 +291,8 @@ class LiveStack:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = run_moves(args.path.split(","), LiveStack(args), Client(), args.rows)
+    live = LiveStack(args)
+    results = run_moves(args.path.split(","), live, Client(), args.rows, after_move=live.check if args.check_each else None)
     text = table(results) + "\n\n" + failure_notes(results)
     print(text)
     if args.out:
@@ -292,3 +313,4 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--load-max-seconds", type=int, default=1200, help="hey stops by itself after this long at the latest")
     m.add_argument("--work", default=str(ROOT / "artifacts" / "moves"), help="hey and pulumi logs per move")
     m.add_argument("--out", help="also write the table (markdown) here")
+    m.add_argument("--check-each", action="store_true", help="run `e2e check` on each stage reached (report in the move's work dir)")

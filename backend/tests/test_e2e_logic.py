@@ -305,8 +305,9 @@ def test_client_returns_redirects_and_errors_as_they_are_and_retries_only_unsent
 
 
 class FakeWorld:
-    """A live stack in memory: each stage keeps users and posts in its schemas (as the stacks do),
-    so a move to a stage whose owners read another schema loses the rows written before."""
+    """A live stack in memory: each stage keeps users and posts in its schemas and nothing copies
+    rows between them (the stacks before mysql.adopt), so a move to a stage whose owners read
+    another schema loses the rows written before: the harness must count exactly those."""
 
     SCHEMAS = {"mvc": ("app", "app"), "split": ("account", "feed"), "micro": ("account", "feed"), "ddd": ("account", "app")}
 
@@ -389,7 +390,10 @@ def test_run_moves_writes_before_each_move_and_reads_every_row_after() -> None:
 
 def test_run_moves_stops_after_a_failed_up_and_refuses_a_wrong_start() -> None:
     world = FakeWorld(fail_up_to="micro")
-    results = moves.run_moves(["mvc", "split", "micro", "ddd"], world, world, rows=1)
+    checked: list[str] = []
+    results = moves.run_moves(["mvc", "split", "micro", "ddd"], world, world, rows=1, after_move=checked.append)
     assert [(r.to, r.up_ok) for r in results] == [("split", True), ("micro", False)]
+    # The stage's checks run after a move that reached it, never after a failed `up`.
+    assert checked == ["mvc-split"]
     with pytest.raises(SystemExit, match="runs stage mvc, the path starts at split"):
         moves.run_moves(["split", "micro"], FakeWorld(), FakeWorld(), rows=1)
