@@ -8,6 +8,11 @@ export PATH="$STAGECRAFT_TOOLS/bin:$STAGECRAFT_ROOT/node_modules/.bin:$PATH"
 export PULUMI_HOME="${PULUMI_HOME:-$STAGECRAFT_TOOLS/pulumi-home}"
 # State: the local file backend inside the project (ignored by git) unless a team backend is given.
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$STAGECRAFT_ROOT/.pulumi-state}"
+# A file backend's directory must exist before the first `pulumi stack select` (a fresh clone has none).
+if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then
+  state_dir="${PULUMI_BACKEND_URL#file://}"
+  mkdir -p "${state_dir%%\?*}"
+fi
 # Local default passphrase for the stack files' secrets. A real environment sets its own
 # (or its own secrets provider); this one protects only the demo stacks in stacks/.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-stagecraft-local-passphrase}"
