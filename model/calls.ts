@@ -24,3 +24,26 @@ export function calls(services: readonly ServiceSpec[]): Call[] {
     }),
   );
 }
+
+/**
+ * Service names, each after the services it calls, otherwise in spec order: the order a stage
+ * starts (or rolls) them, so a caller's new pods never go live before their callees serve. A cycle
+ * (which validation refuses) cannot be ordered: its services keep spec order.
+ */
+export function calleesFirst(services: readonly ServiceSpec[], edges: readonly Call[]): string[] {
+  const out: string[] = [];
+  const placed = new Set<string>();
+  const visiting = new Set<string>();
+  const callees = new Map<string, string[]>();
+  for (const e of edges) callees.set(e.from, [...(callees.get(e.from) ?? []), e.to]);
+  const visit = (name: string): void => {
+    if (placed.has(name) || visiting.has(name)) return;
+    visiting.add(name);
+    for (const to of callees.get(name) ?? []) visit(to);
+    visiting.delete(name);
+    placed.add(name);
+    out.push(name);
+  };
+  for (const s of services) visit(s.name);
+  return out;
+}

@@ -8,7 +8,7 @@
  * runs on the model and reports those with their fixes.
  */
 import type { ServiceSpec, Spec } from "../spec/schema";
-import { calls, type Call } from "./calls";
+import { calleesFirst, calls, type Call } from "./calls";
 import { connectionBudget, type ConnectionBudget } from "./connections";
 import { allowedFlows, pushPublishers, type Flow } from "./flows";
 import { stageImages } from "./images";
@@ -23,6 +23,8 @@ export interface StageModel {
   /** Every container image the stage runs, sorted. */
   readonly images: readonly string[];
   readonly calls: readonly Call[];
+  /** Service names, callees before their callers: the app tier starts (and rolls) in this order. */
+  readonly startOrder: readonly string[];
   readonly storeClients: readonly StoreClient[];
   readonly connections: ConnectionBudget;
   readonly flows: readonly Flow[];
@@ -45,6 +47,7 @@ export function stageModel(spec: Spec): StageModel {
     totals: stageTotals(ws),
     images: stageImages(spec),
     calls: edges,
+    startOrder: calleesFirst(spec.services, edges),
     storeClients: clients,
     connections: connectionBudget(spec, clients),
     flows: allowedFlows(spec, edges, clients),

@@ -65,6 +65,15 @@ function serviceChanges(prev: Spec, next: Spec, out: string[]): void {
     if (!p.mysql && s.mysql) out.push(`${s.name} gets MySQL schema ${s.mysql.schema} and user ${s.mysql.user}.`);
   }
   if (newImages.length > 0) out.push(`New images for ${list(newImages)}.`);
+  // Rows follow their new owner only where its schema is new and the old one was in use.
+  const prevSchemas = new Set(prev.services.flatMap((s) => (s.mysql ? [s.mysql.schema] : [])));
+  for (const s of next.services) {
+    if (!s.mysql || prevSchemas.has(s.mysql.schema)) continue;
+    for (const a of s.mysql.adopt.filter((x) => prevSchemas.has(x.from)))
+      out.push(
+        `${s.name} takes over the rows of ${list(a.apps)} from schema ${a.from} into its schema ${s.mysql.schema} (copied once, ids kept, before it serves).`,
+      );
+  }
   for (const s of next.services) {
     const had = new Set(before.get(s.name)?.contexts.map((c) => c.name) ?? []);
     const owned = s.contexts.filter((c) => !had.has(c.name));

@@ -146,17 +146,22 @@ export class Stage extends pulumi.ComponentResource {
             etcdAuth: etcdAuth ? { passwordEnv: ENV.etcdPassword } : undefined,
           })
         : undefined;
-    for (const s of spec.services) {
-      const rpc = rpcConfig(s);
-      app.push(
-        new AppService(
-          s.name,
-          { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
-          this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
-        ),
-      );
-    }
     const byName = new Map(spec.services.map((s) => [s.name, s]));
+    // Callees first, and each caller waits for them: in a stage move a caller's new pods (which
+    // now call out for data they used to hold) go live only once the callees serve.
+    const started = new Map<string, AppService>();
+    for (const name of model.startOrder) {
+      const s = byName.get(name) as ServiceSpec;
+      const rpc = rpcConfig(s);
+      const callees = s.calls.flatMap((c) => started.get(c) ?? []);
+      const service = new AppService(
+        s.name,
+        { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
+        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : []), ...callees),
+      );
+      started.set(name, service);
+      app.push(service);
+    }
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
       if (svc)

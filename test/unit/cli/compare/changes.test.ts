@@ -10,6 +10,8 @@ describe("what changes from the previous stage", () => {
     expect(stageChanges(mvc, split)).toEqual([
       "Pods at rest go from 10 to 20 (at peak 13 to 25); workloads from 6 to 11.",
       "New services: account (web, 2 replicas) and feed (web, 2–4 replicas).",
+      "account takes over the rows of accounts from schema app into its schema account (copied once, ids kept, before it serves).",
+      "feed takes over the rows of posts and notifications from schema app into its schema feed (copied once, ids kept, before it serves).",
       "New Celery worker: feed (queue feed, 2 replicas).",
       "Push moves from the Nginx push module (nchan, subscribe on /sub) to a Tornado + ZeroMQ push service (tormq, 2 replicas, websocket /push).",
       "MySQL gets 2 read replicas (GTID replication, read-only) beside the unchanged primary; reads can go to mysql-read.",
@@ -29,6 +31,8 @@ describe("what changes from the previous stage", () => {
     expect(text).toContain("A short-URL service on OpenResty is added (2 replicas, route /s).");
     expect(text).toContain("etcd (3 members) is added: RPC services register in it with a lease.");
     expect(text.some((s) => s.startsWith("Push moves"))).toBe(false);
+    // The owners keep their schemas: no rows move.
+    expect(text.some((s) => s.includes("takes over the rows"))).toBe(false);
   });
 
   test("micro -> ddd: data services with bounded contexts, layered call graph", () => {

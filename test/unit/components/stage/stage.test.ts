@@ -64,6 +64,25 @@ describe.each(STAGES)("stage %s", (stage) => {
     expect(children(b).every((r) => !r.custom)).toBe(true);
   });
 
+  it("starts each service after the services it calls (a moved caller never goes live before its callees)", () => {
+    const b = builds[stage];
+    const services = children(b).filter((r) => r.type === "stagecraft:app:AppService");
+    // The SDK records a dependency on a component as one on each resource under it.
+    const under = (root: string): string[] => {
+      const kids = b.registrations.filter((r) => r.parent === root).map((r) => r.urn);
+      return [root, ...kids.flatMap(under)];
+    };
+    const within = new Map(services.map((r) => [r.name, new Set(under(r.urn))]));
+    for (const s of b.loaded.spec.services) {
+      const deps = services.find((r) => r.name === s.name)?.dependencies ?? [];
+      const waitsFor = s.calls.filter((c) => deps.some((d) => within.get(c)?.has(d)));
+      expect({ service: s.name, waitsFor }).toEqual({
+        service: s.name,
+        waitsFor: s.calls,
+      });
+    }
+  });
+
   it("puts every Kubernetes object, and every chart, on the stage's provider", () => {
     const b = builds[stage];
     const objects = kubernetesObjects(b);
