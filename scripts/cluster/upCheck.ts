@@ -1,0 +1,236 @@
+/**
+ * What `npm run cluster -- up` finds before it starts anything, and what it does about it
+ * (scripts/cluster.sh runs this first):
+ *
+ * - this state dir's cluster already up: say so, start nothing, go on (up is idempotent);
+ * - PID files whose processes are gone (a crash, a kill, a reboot): say which, drop the files,
+ *   start those again (the real node's host leftovers are node/main.ts prepare's);
+ * - a port a component needs held by another process (another clone's cluster, a stray server):
+ *   refuse before anything starts, naming the port, the component, the holder and its state dir
+ *   when it is a cluster's, and the fix (its `down`, or other ports for this one).
+ *
+ *   node -r ts-node/register/transpile-only scripts/cluster/upCheck.ts STATE \
+ *     --component NAME BIN [HOST:PORT=ENV ...] ...
+ *
+ * planUp is pure (facts in, decision out); the rest reads /proc.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export interface Bind {
+  readonly host: string;
+  readonly port: number;
+  /** The environment variable that moves this port (the fix names it). */
+  readonly env: string;
+}
+
+export interface Component {
+  readonly name: string;
+  /** The binary the launcher starts (argv[0]): a PID running anything else is not ours. */
+  readonly bin: string;
+  readonly binds: readonly Bind[];
+  /** The PID in pids/NAME.pid, if the file exists. */
+  readonly pidFile?: number;
+  /** Whether that PID runs `bin` now. */
+  readonly pidAlive: boolean;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** The process holding it, when /proc tells (another user's needs root). */
+  readonly pid?: number;
+  readonly cmdline?: readonly string[];
+}
+
+export type UpPlan =
+  | { readonly kind: "proceed"; readonly notes: readonly string[]; readonly stalePidFiles: readonly string[] }
+  | { readonly kind: "refuse"; readonly message: string };
+
+const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
+/** Two binds clash on the same port when either is a wildcard or both name the same address. */
+export const clash = (a: { host: string; port: number }, b: { host: string; port: number }) =>
+  a.port === b.port && (a.host === b.host || WILDCARD.has(a.host) || WILDCARD.has(b.host));
+
+/**
+ * The cluster state dir a launcher-started process belongs to, read from its arguments: etcd's
+ * --data-dir STATE/etcd, the others' STATE/pki/… or STATE/kubeconfigs/… files.
+ */
+export function stateDirOf(cmdline: readonly string[]): string | undefined {
+  const i = cmdline.indexOf("--data-dir");
+  if (i >= 0 && cmdline[i + 1]?.endsWith("/etcd")) return path.dirname(cmdline[i + 1]);
+  for (const a of cmdline) {
+    const m = /^(?:--[\w-]+=)?(\/.+?)\/(?:pki|kubeconfigs)\/[^/]+$/.exec(a);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export function planUp(
+  state: string,
+  components: readonly Component[],
+  listeners: readonly Listener[],
+  selfPids: ReadonlySet<number> = new Set(),
+): UpPlan {
+  const running = components.filter((c) => c.pidAlive);
+  const stale = components.filter((c) => !c.pidAlive && c.pidFile !== undefined);
+  const problems: string[] = [];
+  const otherStates = new Set<string>();
+  for (const c of components) {
+    if (c.pidAlive) continue; // its ports are its own
+    for (const b of c.binds) {
+      const holder = listeners.find((l) => clash(l, b) && !(l.pid !== undefined && selfPids.has(l.pid)));
+      if (!holder) continue;
+      const cmd = holder.cmdline?.length ? holder.cmdline : undefined;
+      const owner = cmd && stateDirOf(cmd);
+      const who =
+        holder.pid === undefined
+          ? "a process this user cannot see (run as root to name it)"
+          : `pid ${holder.pid} (${cmd ? path.basename(cmd[0]) : "?"}${owner ? ` of the cluster in ${owner}` : ""})`;
+      if (owner && owner !== state) otherStates.add(owner);
+      const ours = owner === state;
+      problems.push(
+        `port ${b.port} on ${b.host}, which ${c.name} needs, is held by ${who}` +
+          (ours ? ": one of this cluster's own processes, running without its PID file" : "") +
+          `. Fix: ${
+            ours
+              ? `kill ${holder.pid}, then up again`
+              : owner
+                ? `stop that cluster (STAGECRAFT_CLUSTER_DIR=${owner} npm run cluster -- down, from its clone)`
+                : `stop ${holder.pid === undefined ? "it" : `pid ${holder.pid}`}`
+          }, or move this cluster's port: ${b.env}=<a free port> npm run cluster -- up`,
+      );
+    }
+  }
+  if (problems.length)
+    return {
+      kind: "refuse",
+      message:
+        `cannot start the cluster in ${state}: nothing was started.\n  ` +
+        problems.join("\n  ") +
+        (otherStates.size
+          ? `\n  (another cluster is up: ${[...otherStates].join(", ")}; one machine runs one cluster per set of ports)`
+          : ""),
+    };
+  const notes: string[] = [];
+  if (running.length === components.length)
+    notes.push(
+      `the cluster in ${state} is already up (${running.map((c) => `${c.name} ${c.pidFile}`).join(", ")}): nothing to start. ` +
+        "`npm run cluster -- status` shows it; `npm run cluster -- down` stops it",
+    );
+  else if (running.length) notes.push(`already running: ${running.map((c) => `${c.name} ${c.pidFile}`).join(", ")}`);
+  if (stale.length)
+    notes.push(
+      `a previous run left PID files of processes that are gone (${stale.map((c) => `${c.name} ${c.pidFile}`).join(", ")}): ` +
+        "it crashed or was killed; dropping those files and starting them again",
+    );
+  return { kind: "proceed", notes, stalePidFiles: stale.map((c) => c.name) };
+}
+
+// --- parsing ---------------------------------------------------------------------------------
+
+/** `--component NAME BIN [HOST:PORT=ENV ...]` groups, as scripts/cluster.sh passes them. */
+export function parseComponents(args: readonly string[]): { name: string; bin: string; binds: Bind[] }[] {
+  const out: { name: string; bin: string; binds: Bind[] }[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "--component") throw new Error(`upCheck: expected --component, got '${args[i]}'`);
+    const name = args[++i];
+    const bin = args[++i];
+    if (!name || !bin) throw new Error("upCheck: --component needs NAME and BIN");
+    const binds: Bind[] = [];
+    while (i + 1 < args.length && args[i + 1] !== "--component") {
+      const m = /^(.+):(\d+)=(\w+)$/.exec(args[++i]);
+      if (!m) throw new Error(`upCheck: '${args[i]}' is not HOST:PORT=ENV`);
+      binds.push({ host: m[1], port: Number(m[2]), env: m[3] });
+    }
+    out.push({ name, bin, binds });
+  }
+  return out;
+}
+
+/** A hex address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order. */
+function procAddress(hex: string): string {
+  const words = hex.match(/.{8}/g) ?? [];
+  const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
+  if (bytes.length === 4) return bytes.join(".");
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255) return bytes.slice(12).join("."); // v4-mapped
+  if (bytes.every((b) => b === 0)) return "::";
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  return groups.join(":");
+}
+
+/** Listening sockets (state 0A) of /proc/net/tcp or tcp6: address, port and socket inode. */
+export function parseProcNetTcp(text: string): { host: string; port: number; inode: number }[] {
+  return text
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 9 && f[3] === "0A")
+    .map((f) => {
+      const [addr, port] = f[1].split(":");
+      return { host: procAddress(addr), port: parseInt(port, 16), inode: Number(f[9]) };
+    });
+}
+
+// --- the host --------------------------------------------------------------------------------
+
+const read = (p: string) => {
+  try {
+    return fs.readFileSync(p, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+const cmdlineOf = (pid: number) => read(`/proc/${pid}/cmdline`)?.split("\0").filter(Boolean);
+
+function listeners(): Listener[] {
+  const socks = [...parseProcNetTcp(read("/proc/net/tcp") ?? ""), ...parseProcNetTcp(read("/proc/net/tcp6") ?? "")];
+  const byInode = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${d}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${d}/fd/${fd}`));
+        if (m) byInode.set(Number(m[1]), Number(d));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return socks.map((s) => {
+    const pid = byInode.get(s.inode);
+    return { host: s.host, port: s.port, pid, cmdline: pid === undefined ? undefined : cmdlineOf(pid) };
+  });
+}
+
+function main(argv: string[]): number {
+  const [state, ...rest] = argv;
+  if (!state) {
+    process.stderr.write("usage: upCheck.ts STATE --component NAME BIN [HOST:PORT=ENV ...] ...\n");
+    return 2;
+  }
+  const pids = path.join(state, "pids");
+  const components: Component[] = parseComponents(rest).map((c) => {
+    const raw = read(path.join(pids, `${c.name}.pid`))?.trim();
+    const pidFile = raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
+    const argv0 = pidFile === undefined ? undefined : cmdlineOf(pidFile)?.[0];
+    return { ...c, pidFile, pidAlive: argv0 === c.bin };
+  });
+  const plan = planUp(state, components, listeners(), new Set([process.pid]));
+  if (plan.kind === "refuse") {
+    process.stderr.write(`[cluster] error: ${plan.message}\n`);
+    return 1;
+  }
+  for (const n of plan.notes) process.stderr.write(`[cluster] ${n}\n`);
+  for (const name of plan.stalePidFiles) fs.rmSync(path.join(pids, `${name}.pid`), { force: true });
+  return 0;
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));
