@@ -74,8 +74,8 @@ export function planUp(
 ): UpPlan {
   const running = components.filter((c) => c.pidAlive);
   const stale = components.filter((c) => !c.pidAlive && c.pidFile !== undefined);
-  const problems: string[] = [];
-  const otherStates = new Set<string>();
+  // Clashes grouped by holder (another cluster's state dir, else the process), so each gets one line and one fix.
+  const byHolder = new Map<string, { who: string; fix: string; own: boolean; ports: string[]; envs: string[] }>();
   for (const c of components) {
     if (c.pidAlive) continue; // its ports are its own
     for (const b of c.binds) {
@@ -83,34 +83,37 @@ export function planUp(
       if (!holder) continue;
       const cmd = holder.cmdline?.length ? holder.cmdline : undefined;
       const owner = cmd && stateDirOf(cmd);
-      const who =
-        holder.pid === undefined
-          ? "a process this user cannot see (run as root to name it)"
-          : `pid ${holder.pid} (${cmd ? path.basename(cmd[0]) : "?"}${owner ? ` of the cluster in ${owner}` : ""})`;
-      if (owner && owner !== state) otherStates.add(owner);
-      const ours = owner === state;
-      problems.push(
-        `port ${b.port} on ${b.host}, which ${c.name} needs, is held by ${who}` +
-          (ours ? ": one of this cluster's own processes, running without its PID file" : "") +
-          `. Fix: ${
-            ours
-              ? `kill ${holder.pid}, then up again`
-              : owner
-                ? `stop that cluster (STAGECRAFT_CLUSTER_DIR=${owner} npm run cluster -- down, from its clone)`
-                : `stop ${holder.pid === undefined ? "it" : `pid ${holder.pid}`}`
-          }, or move this cluster's port: ${b.env}=<a free port> npm run cluster -- up`,
-      );
+      const proc = holder.pid === undefined ? undefined : `pid ${holder.pid} (${cmd ? path.basename(cmd[0]) : "?"})`;
+      const [key, who, fix] =
+        owner === state
+          ? [
+              `pid ${holder.pid}`,
+              `${proc}, one of this cluster's own processes running without its PID file`,
+              `kill ${holder.pid}, then up again`,
+            ]
+          : owner
+            ? [owner, `the cluster in ${owner}`, `stop it (STAGECRAFT_CLUSTER_DIR=${owner} npm run cluster -- down, from its clone)`]
+            : proc
+              ? [proc, proc, `stop ${proc}`]
+              : ["?", "a process this user cannot see (run as root to name it)", "stop it"];
+      const g = byHolder.get(key) ?? { who, fix, own: owner === state, ports: [], envs: [] };
+      g.ports.push(`${b.port} (${c.name}${holder.pid !== undefined && owner && owner !== state ? ` pid ${holder.pid}` : ""})`);
+      g.envs.push(`${b.env}=<a free port>`);
+      byHolder.set(key, g);
     }
   }
-  if (problems.length)
+  if (byHolder.size)
     return {
       kind: "refuse",
       message:
-        `cannot start the cluster in ${state}: nothing was started.\n  ` +
-        problems.join("\n  ") +
-        (otherStates.size
-          ? `\n  (another cluster is up: ${[...otherStates].join(", ")}; one machine runs one cluster per set of ports)`
-          : ""),
+        `cannot start the cluster in ${state}; nothing was started.\n` +
+        [...byHolder.values()]
+          .map(
+            (g) =>
+              `  port${g.ports.length > 1 ? "s" : ""} ${g.ports.join(", ")} ${g.ports.length > 1 ? "are" : "is"} held by ${g.who}. ` +
+              `Fix: ${g.fix}${g.own ? "" : `, or give this cluster other ports: ${g.envs.join(" ")} npm run cluster -- up`}`,
+          )
+          .join("\n"),
     };
   const notes: string[] = [];
   if (running.length === components.length)

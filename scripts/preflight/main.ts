@@ -114,7 +114,10 @@ export function preflight(file: string): number {
       const present = new Set(parseCtrImages(ls.out));
       const catalog = parseCatalog(fs.readFileSync(path.join(root, "images", "images.yaml"), "utf8"), tools);
       problems.push(...checkNodeImages(stack, spec, target, nodes, present, new Map(catalog.map((e) => [e.tag, e.name]))));
-      imagesNote = `every image a real pod runs is in the node's containerd (${present.size} there)`;
+      const real = nodes.filter((n) => !n.fake && n.schedulable).map((n) => n.name);
+      imagesNote = real.length
+        ? `every image a pod on ${real.join(", ")} runs is in its containerd (${present.size} images there)`
+        : "no real node is schedulable: no pod pulls an image";
     }
   }
   if (problems.length) return fail(problems);
