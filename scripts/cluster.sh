@@ -407,7 +407,10 @@ up() {
   [[ -x "$(binary etcd)" ]] || die "etcd is missing: bash scripts/servers.sh (Debian's etcd-server) or set STAGECRAFT_ETCD"
   # Before anything starts: already up (nothing to do), PID files of dead processes (a crash: drop
   # them, start again), or a port held by another clone's cluster or a stray server (refuse, naming it).
-  node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/cluster/upCheck.ts" "$STATE" \
+  # With the real node, its processes and ports too (its host leftovers are `node/main.ts prepare`'s).
+  local node_flag=()
+  [[ "$MODE" == real-node ]] && node_flag=(--real-node)
+  node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/cluster/upCheck.ts" "$STATE" "${node_flag[@]}" \
     --component etcd "$(binary etcd)" "127.0.0.1:$ETCD_PORT=STAGECRAFT_CLUSTER_ETCD_PORT" "127.0.0.1:$ETCD_PEER_PORT=STAGECRAFT_CLUSTER_ETCD_PEER_PORT" \
     --component kube-apiserver "$(binary kube-apiserver)" "$(api_host):$API_PORT=STAGECRAFT_CLUSTER_API_PORT" \
     --component kube-controller-manager "$(binary kube-controller-manager)" "127.0.0.1:$KCM_PORT=STAGECRAFT_CLUSTER_KCM_PORT" \

@@ -9,13 +9,17 @@
  *   refuse before anything starts, naming the port, the component, the holder and its state dir
  *   when it is a cluster's, and the fix (its `down`, or other ports for this one).
  *
- *   node -r ts-node/register/transpile-only scripts/cluster/upCheck.ts STATE \
+ *   node -r ts-node/register/transpile-only scripts/cluster/upCheck.ts STATE [--real-node] \
  *     --component NAME BIN [HOST:PORT=ENV ...] ...
+ *
+ * With --real-node the node's own processes and ports (node/layout.ts) are checked too.
  *
  * planUp is pure (facts in, decision out); the rest reads /proc.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
+import { layoutFor, type NodeLayout } from "./node/layout";
 
 export interface Bind {
   readonly host: string;
@@ -71,6 +75,7 @@ export function planUp(
   components: readonly Component[],
   listeners: readonly Listener[],
   selfPids: ReadonlySet<number> = new Set(),
+  upCommand = "npm run cluster -- up",
 ): UpPlan {
   const running = components.filter((c) => c.pidAlive);
   const stale = components.filter((c) => !c.pidAlive && c.pidFile !== undefined);
@@ -111,7 +116,7 @@ export function planUp(
           .map(
             (g) =>
               `  port${g.ports.length > 1 ? "s" : ""} ${g.ports.join(", ")} ${g.ports.length > 1 ? "are" : "is"} held by ${g.who}. ` +
-              `Fix: ${g.fix}${g.own ? "" : `, or give this cluster other ports: ${g.envs.join(" ")} npm run cluster -- up`}`,
+              `Fix: ${g.fix}${g.own ? "" : `, or give this cluster other ports: ${g.envs.join(" ")} ${upCommand}`}`,
           )
           .join("\n"),
     };
@@ -149,6 +154,35 @@ export function parseComponents(args: readonly string[]): { name: string; bin: s
     out.push({ name, bin, binds });
   }
   return out;
+}
+
+/** The real node's processes (node/main.ts starts them) and the ports they bind, from its layout. */
+export function nodeComponents(l: NodeLayout, bin: string, containerd: string): { name: string; bin: string; binds: Bind[] }[] {
+  return [
+    { name: "containerd", bin: containerd, binds: [] },
+    {
+      name: "kubelet",
+      bin: path.join(bin, "kubelet"),
+      binds: [
+        { host: l.nodeIp, port: l.ports.kubelet, env: "STAGECRAFT_NODE_KUBELET_PORT" },
+        { host: "127.0.0.1", port: l.ports.kubeletHealthz, env: "STAGECRAFT_NODE_KUBELET_HEALTHZ_PORT" },
+      ],
+    },
+    {
+      name: "kube-proxy",
+      bin: path.join(bin, "kube-proxy"),
+      binds: [
+        { host: "127.0.0.1", port: l.ports.proxyHealthz, env: "STAGECRAFT_NODE_PROXY_HEALTHZ_PORT" },
+        { host: "127.0.0.1", port: l.ports.proxyMetrics, env: "STAGECRAFT_NODE_PROXY_METRICS_PORT" },
+      ],
+    },
+    // kube-router's health server listens on every address.
+    {
+      name: "kube-router",
+      bin: path.join(bin, "kube-router"),
+      binds: [{ host: "0.0.0.0", port: l.ports.routerHealth, env: "STAGECRAFT_NODE_ROUTER_HEALTH_PORT" }],
+    },
+  ];
 }
 
 /** A hex address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order. */
@@ -216,17 +250,24 @@ function listeners(): Listener[] {
 function main(argv: string[]): number {
   const [state, ...rest] = argv;
   if (!state) {
-    process.stderr.write("usage: upCheck.ts STATE --component NAME BIN [HOST:PORT=ENV ...] ...\n");
+    process.stderr.write("usage: upCheck.ts STATE [--real-node] --component NAME BIN [HOST:PORT=ENV ...] ...\n");
     return 2;
   }
+  const realNode = rest[0] === "--real-node";
+  const wanted = parseComponents(realNode ? rest.slice(1) : rest);
+  if (realNode) {
+    const tools = process.env.STAGECRAFT_TOOLS || path.resolve(__dirname, "../../.tools");
+    const containerd = spawnSync("sh", ["-c", "command -v containerd"], { encoding: "utf8" }).stdout.trim() || "/usr/bin/containerd";
+    wanted.push(...nodeComponents(layoutFor(state, process.env), path.join(tools, "bin"), containerd));
+  }
   const pids = path.join(state, "pids");
-  const components: Component[] = parseComponents(rest).map((c) => {
+  const components: Component[] = wanted.map((c) => {
     const raw = read(path.join(pids, `${c.name}.pid`))?.trim();
     const pidFile = raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
     const argv0 = pidFile === undefined ? undefined : cmdlineOf(pidFile)?.[0];
     return { ...c, pidFile, pidAlive: argv0 === c.bin };
   });
-  const plan = planUp(state, components, listeners(), new Set([process.pid]));
+  const plan = planUp(state, components, listeners(), new Set([process.pid]), `npm run cluster -- up${realNode ? " --real-node" : ""}`);
   if (plan.kind === "refuse") {
     process.stderr.write(`[cluster] error: ${plan.message}\n`);
     return 1;

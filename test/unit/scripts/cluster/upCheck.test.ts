@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   clash,
+  nodeComponents,
   parseComponents,
   parseProcNetTcp,
   planUp,
@@ -14,6 +15,7 @@ import {
   type Component,
   type Listener,
 } from "../../../../scripts/cluster/upCheck";
+import { layoutFor } from "../../../../scripts/cluster/node/layout";
 import { ROOT } from "../../../lib/paths";
 
 const STATE = "/home/me/stagecraft/.tools/cluster";
@@ -140,6 +142,45 @@ describe("planUp", () => {
     expect(clash({ host: "10.250.0.1", port: 6443 }, { host: "127.0.0.1", port: 6443 })).toBe(false);
     expect(clash({ host: "0.0.0.0", port: 6443 }, { host: "127.0.0.1", port: 6443 })).toBe(true);
     expect(clash({ host: "127.0.0.1", port: 6444 }, { host: "127.0.0.1", port: 6443 })).toBe(false);
+  });
+});
+
+describe("with the real node", () => {
+  const l = layoutFor(STATE, {});
+  const node = nodeComponents(l, BIN, "/usr/bin/containerd").map((c) => ({ ...c, pidAlive: false }));
+
+  test("its processes and ports come from the node's layout (one source), overridable by their variables", () => {
+    expect(node.map((c) => c.name)).toEqual(["containerd", "kubelet", "kube-proxy", "kube-router"]);
+    expect(node.flatMap((c) => c.binds.map((b) => `${b.host}:${b.port}`))).toEqual([
+      "10.250.0.1:10250",
+      "127.0.0.1:10248",
+      "127.0.0.1:10256",
+      "127.0.0.1:10249",
+      "0.0.0.0:20244",
+    ]);
+    const moved = nodeComponents(layoutFor(STATE, { STAGECRAFT_NODE_KUBELET_PORT: "11250" }), BIN, "/usr/bin/containerd");
+    expect(moved[1].binds[0]).toEqual({ host: "10.250.0.1", port: 11250, env: "STAGECRAFT_NODE_KUBELET_PORT" });
+  });
+
+  test("a kubelet the machine already runs (on every address) is named, with the variable that moves ours and the real-node up", () => {
+    const plan = planUp(
+      STATE,
+      [...components(), ...node],
+      [{ host: "0.0.0.0", port: 10250, pid: 900, cmdline: ["/usr/bin/kubelet", "--config", "/var/lib/kubelet/config.yaml"] }],
+      new Set(),
+      "npm run cluster -- up --real-node",
+    );
+    expect(plan.kind === "refuse" && plan.message.split("\n")[1]).toBe(
+      "  port 10250 (kubelet) is held by pid 900 (kubelet). Fix: stop pid 900 (kubelet), or give this cluster other ports: " +
+        "STAGECRAFT_NODE_KUBELET_PORT=<a free port> npm run cluster -- up --real-node",
+    );
+  });
+
+  test("already up only when the node's processes run too; a dead kubelet is restarted", () => {
+    const live = [...components(allUp), ...node.map((c, i) => ({ ...c, pidFile: 200 + i, pidAlive: c.name !== "kubelet" }))];
+    const plan = planUp(STATE, live, []);
+    expect(plan.kind === "proceed" && plan.stalePidFiles).toEqual(["kubelet"]);
+    expect(plan.kind === "proceed" && plan.notes.join("\n")).not.toMatch(/already up/);
   });
 });
 
