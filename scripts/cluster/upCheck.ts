@@ -51,6 +51,9 @@ export type UpPlan =
   | { readonly kind: "proceed"; readonly notes: readonly string[]; readonly stalePidFiles: readonly string[] }
   | { readonly kind: "refuse"; readonly message: string };
 
+/** The real node's processes (nodeComponents): two of them cannot share one machine whatever the ports. */
+const NODE_PROCESSES = new Set(["containerd", "kubelet", "kube-proxy", "kube-router"]);
+
 const WILDCARD = new Set(["0.0.0.0", "::", "*"]);
 /** Two binds clash on the same port when either is a wildcard or both name the same address. */
 export const clash = (a: { host: string; port: number }, b: { host: string; port: number }) =>
@@ -58,13 +61,16 @@ export const clash = (a: { host: string; port: number }, b: { host: string; port
 
 /**
  * The cluster state dir a launcher-started process belongs to, read from its arguments: etcd's
- * --data-dir STATE/etcd, the others' STATE/pki/… or STATE/kubeconfigs/… files.
+ * --data-dir STATE/etcd, the others' STATE/pki/… or STATE/kubeconfigs/… files, the real node's
+ * STATE/node/… configs (kube-proxy, kubelet, containerd).
  */
 export function stateDirOf(cmdline: readonly string[]): string | undefined {
   const i = cmdline.indexOf("--data-dir");
   if (i >= 0 && cmdline[i + 1]?.endsWith("/etcd")) return path.dirname(cmdline[i + 1]);
   for (const a of cmdline) {
-    const m = /^(?:--[\w-]+=)?(\/.+?)\/(?:pki|kubeconfigs)\/[^/]+$/.exec(a);
+    const m =
+      /^(?:--[\w-]+=)?(\/.+?)\/(?:pki|kubeconfigs)\/[^/]+$/.exec(a) ??
+      /^(?:--[\w-]+=)?(\/.+?)\/node\/(?:kube-proxy-config\.yaml|kubelet-config\.yaml|containerd\/config\.toml)$/.exec(a);
     if (m) return m[1];
   }
   return undefined;
@@ -80,7 +86,7 @@ export function planUp(
   const running = components.filter((c) => c.pidAlive);
   const stale = components.filter((c) => !c.pidAlive && c.pidFile !== undefined);
   // Clashes grouped by holder (another cluster's state dir, else the process), so each gets one line and one fix.
-  const byHolder = new Map<string, { who: string; fix: string; own: boolean; ports: string[]; envs: string[] }>();
+  const byHolder = new Map<string, { who: string; fix: string; only: boolean; ports: string[]; envs: string[] }>();
   for (const c of components) {
     if (c.pidAlive) continue; // its ports are its own
     for (const b of c.binds) {
@@ -100,8 +106,13 @@ export function planUp(
             ? [owner, `the cluster in ${owner}`, `stop it (STAGECRAFT_CLUSTER_DIR=${owner} npm run cluster -- down, from its clone)`]
             : proc
               ? [proc, proc, `stop ${proc}`]
-              : ["?", "a process this user cannot see (run as root to name it)", "stop it"];
-      const g = byHolder.get(key) ?? { who, fix, own: owner === state, ports: [], envs: [] };
+              : ["?", "a process not visible from here (another user's without root, or another PID namespace)", "stop it"];
+      const g = byHolder.get(key) ?? { who, fix, only: owner === state, ports: [], envs: [] };
+      // Another cluster's real node: moving ports is no way out, the bridge and node IP are one per machine.
+      if (owner && owner !== state && NODE_PROCESSES.has(path.basename(cmd?.[0] ?? "")) && c.binds.length && NODE_PROCESSES.has(c.name)) {
+        g.only = true;
+        g.fix = `${fix}: one machine runs one real node (its bridge and node IP are fixed)`;
+      }
       g.ports.push(`${b.port} (${c.name}${holder.pid !== undefined && owner && owner !== state ? ` pid ${holder.pid}` : ""})`);
       g.envs.push(`${b.env}=<a free port>`);
       byHolder.set(key, g);
@@ -116,7 +127,7 @@ export function planUp(
           .map(
             (g) =>
               `  port${g.ports.length > 1 ? "s" : ""} ${g.ports.join(", ")} ${g.ports.length > 1 ? "are" : "is"} held by ${g.who}. ` +
-              `Fix: ${g.fix}${g.own ? "" : `, or give this cluster other ports: ${g.envs.join(" ")} ${upCommand}`}`,
+              `Fix: ${g.fix}${g.only ? "" : `, or give this cluster other ports: ${g.envs.join(" ")} ${upCommand}`}`,
           )
           .join("\n"),
     };

@@ -135,7 +135,9 @@ describe("planUp", () => {
 
   test("a holder this user cannot see is still refused, saying why it has no name", () => {
     const plan = planUp(STATE, components(), [{ host: "127.0.0.1", port: 12379 }]);
-    expect(plan.kind === "refuse" && plan.message).toMatch(/held by a process this user cannot see \(run as root to name it\)/);
+    expect(plan.kind === "refuse" && plan.message).toMatch(
+      /held by a process not visible from here \(another user's without root, or another PID namespace\)/,
+    );
   });
 
   test("the real node's apiserver on 10.250.0.1 does not clash with a KWOK cluster's on 127.0.0.1; a wildcard does", () => {
@@ -176,6 +178,24 @@ describe("with the real node", () => {
     );
   });
 
+  test("another clone's real node: only its down helps (one real node a machine), no port moves offered", () => {
+    const theirs: Listener[] = [
+      ...clusterListeners(OTHER, 500),
+      { host: "10.250.0.1", port: 10250, pid: 600, cmdline: [`${BIN}/kubelet`, "--kubeconfig", `${OTHER}/kubeconfigs/kubelet.kubeconfig`] },
+    ];
+    const plan = planUp(STATE, [...components(), ...node], theirs, new Set(), "npm run cluster -- up --real-node");
+    expect(plan.kind).toBe("refuse");
+    if (plan.kind !== "refuse") return;
+    expect(plan.message).toContain(
+      `are held by the cluster in ${OTHER}. Fix: stop it (STAGECRAFT_CLUSTER_DIR=${OTHER} npm run cluster -- down, from its clone): ` +
+        "one machine runs one real node (its bridge and node IP are fixed)",
+    );
+    expect(plan.message).not.toContain("other ports");
+    // A KWOK-only up beside it may move its ports instead.
+    const kwokOnly = planUp(STATE, components(), theirs);
+    expect(kwokOnly.kind === "refuse" && kwokOnly.message).toContain("or give this cluster other ports: STAGECRAFT_CLUSTER_ETCD_PORT=");
+  });
+
   test("already up only when the node's processes run too; a dead kubelet is restarted", () => {
     const live = [...components(allUp), ...node.map((c, i) => ({ ...c, pidFile: 200 + i, pidAlive: c.name !== "kubelet" }))];
     const plan = planUp(STATE, live, []);
@@ -190,6 +210,9 @@ describe("parsing", () => {
     [["/b/kube-apiserver", "--client-ca-file", "/s/pki/ca.crt"], "/s"],
     [["/b/kwok", "--kubeconfig", "/s/kubeconfigs/kwok.kubeconfig"], "/s"],
     [["/b/kube-scheduler", "--kubeconfig=/s/kubeconfigs/kube-scheduler.kubeconfig"], "/s"],
+    [["/b/kube-proxy", "--config", "/s/node/kube-proxy-config.yaml"], "/s"],
+    [["/usr/bin/containerd", "--config", "/s/node/containerd/config.toml"], "/s"],
+    [["/usr/bin/python3", "/srv/node/app.py"], undefined],
     [["/usr/sbin/sshd", "-D"], undefined],
   ])("stateDirOf(%j) = %s", (cmd, want) => expect(stateDirOf(cmd)).toBe(want));
 
