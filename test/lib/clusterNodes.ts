@@ -3,6 +3,7 @@ import * as path from "path";
 import type { RawStack } from "../../spec/config";
 import { readStackFile } from "../../spec/stackFile";
 import type { ClusterNode } from "../../validate/clusterFit";
+import { nodeLabels } from "../../scripts/cluster/node/config";
 import { ROOT } from "./paths";
 
 const local = readStackFile(path.join(ROOT, "stacks/Pulumi.local.yaml"));
@@ -18,7 +19,7 @@ export function localRaw(stage: string, target: Record<string, unknown> = localT
 export function realNode(over: Partial<ClusterNode> = {}): ClusterNode {
   return {
     name: "stagecraft-node",
-    labels: { "kubernetes.io/hostname": "stagecraft-node" },
+    labels: { "kubernetes.io/hostname": "stagecraft-node", ...nodeLabels() },
     taints: [],
     schedulable: true,
     fake: false,
