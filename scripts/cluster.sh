@@ -405,6 +405,17 @@ up() {
   MODE="$want" API="https://$(api_host):$API_PORT" >/dev/null || die "openssl is missing (apt-get install openssl)"
   command -v setsid >/dev/null || die "setsid is missing (apt-get install util-linux)"
   [[ -x "$(binary etcd)" ]] || die "etcd is missing: bash scripts/servers.sh (Debian's etcd-server) or set STAGECRAFT_ETCD"
+  # Before anything starts: already up (nothing to do), PID files of dead processes (a crash: drop
+  # them, start again), or a port held by another clone's cluster or a stray server (refuse, naming it).
+  # With the real node, its processes and ports too (its host leftovers are `node/main.ts prepare`'s).
+  local node_flag=()
+  [[ "$MODE" == real-node ]] && node_flag=(--real-node)
+  node -r ts-node/register/transpile-only "$STAGECRAFT_ROOT/scripts/cluster/upCheck.ts" "$STATE" "${node_flag[@]}" \
+    --component etcd "$(binary etcd)" "127.0.0.1:$ETCD_PORT=STAGECRAFT_CLUSTER_ETCD_PORT" "127.0.0.1:$ETCD_PEER_PORT=STAGECRAFT_CLUSTER_ETCD_PEER_PORT" \
+    --component kube-apiserver "$(binary kube-apiserver)" "$(api_host):$API_PORT=STAGECRAFT_CLUSTER_API_PORT" \
+    --component kube-controller-manager "$(binary kube-controller-manager)" "127.0.0.1:$KCM_PORT=STAGECRAFT_CLUSTER_KCM_PORT" \
+    --component kube-scheduler "$(binary kube-scheduler)" "127.0.0.1:$SCHED_PORT=STAGECRAFT_CLUSTER_SCHEDULER_PORT" \
+    --component kwok "$(binary kwok)" || exit 1
   if [[ "$MODE" == real-node ]]; then
     bash "$STAGECRAFT_ROOT/scripts/node-packages.sh"
     bash "$STAGECRAFT_ROOT/scripts/cluster-tools.sh" --real-node

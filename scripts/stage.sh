@@ -22,6 +22,11 @@ node cli/bin.js validate "$file"
 
 kind="$(node -e 'const y=require("yaml");const c=y.parse(require("fs").readFileSync(process.argv[1],"utf8")).config||{};console.log((c["stagecraft:target"]||{}).kind||"")' "$file")"
 if [[ "$kind" == "render" && "$action" == "up" ]]; then action=render; fi
+# A live stack, before the engine touches anything: the cluster answers, the stage fits its
+# schedulable nodes, and the local real node holds every image its pods run (scripts/preflight).
+if [[ "$kind" == "kubeconfig" && ("$action" == "up" || "$action" == "preview") ]]; then
+  node -r ts-node/register/transpile-only scripts/preflight/main.ts "$file"
+fi
 
 if [[ "$action" == "render" ]]; then
   [[ "$kind" == "render" ]] || { echo "stack $stack: target.kind is '$kind'; render needs 'render'" >&2; exit 2; }

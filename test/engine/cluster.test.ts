@@ -19,7 +19,7 @@ import { eventually, useFreeClusterPorts } from "../lib/testCluster";
 
 const root = path.resolve(__dirname, "../..");
 const state = path.join(root, `.tools/cluster-test-${process.pid}`);
-const kubectlBin = path.join(root, ".tools/bin/kubectl");
+const kubectlBin = path.join(process.env.STAGECRAFT_TOOLS || path.join(root, ".tools"), "bin/kubectl");
 const env: NodeJS.ProcessEnv = { ...process.env, STAGECRAFT_CLUSTER_DIR: state, KUBECONFIG: path.join(state, "kubeconfig") };
 const ns = "cluster-test";
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
@@ -153,6 +153,7 @@ describe("local cluster (scripts/cluster.sh)", () => {
       const r = cluster("up", 10 * 60_000);
       expect(r.status).toBe(0);
       expect(r.stderr).toMatch(/kube-apiserver: already running/);
+      expect(r.stderr).toContain(`the cluster in ${state} is already up (`);
       const version = JSON.parse(kubectl("version", "-o", "json")).serverVersion;
       expect(version.major).toBe("1");
       expect(Number(version.minor)).toBeGreaterThanOrEqual(31);
@@ -233,6 +234,42 @@ describe("local cluster (scripts/cluster.sh)", () => {
       );
     },
     5 * 60_000,
+  );
+
+  test("a second cluster on the same ports (another clone's) is refused before it starts anything, naming this one and the fix", () => {
+    const other = `${state}-other`;
+    const r = spawnSync("bash", [path.join(root, "scripts/cluster.sh"), "up"], {
+      cwd: root,
+      env: { ...env, STAGECRAFT_CLUSTER_DIR: other, KUBECONFIG: path.join(other, "kubeconfig") },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    fs.rmSync(`${other}.lock`, { force: true });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`cannot start the cluster in ${other}; nothing was started.`);
+    expect(r.stderr).toContain(
+      `are held by the cluster in ${state}. Fix: stop it (STAGECRAFT_CLUSTER_DIR=${state} npm run cluster -- down`,
+    );
+    expect(r.stderr).toContain(`STAGECRAFT_CLUSTER_API_PORT=<a free port>`);
+    expect(fs.existsSync(other)).toBe(false);
+  });
+
+  test(
+    "after a crash (every process killed), `up` names the dead PID files, drops them and starts the cluster again",
+    async () => {
+      const before = COMPONENTS.map((c) => Number(fs.readFileSync(path.join(state, "pids", `${c}.pid`), "utf8")));
+      for (const pid of before) process.kill(pid, "SIGKILL");
+      await eventually("the killed processes gone", () => (before.some(alive) ? undefined : true), 30_000, 100);
+      const r = cluster("up", 10 * 60_000);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/a previous run left PID files of processes that are gone \(etcd \d+, kube-apiserver \d+/);
+      const after = COMPONENTS.map((c) => Number(fs.readFileSync(path.join(state, "pids", `${c}.pid`), "utf8")));
+      expect(after.every(alive)).toBe(true);
+      expect(after.filter((p) => before.includes(p))).toEqual([]);
+      // The cluster's data survived in etcd: the namespace made above is still there.
+      expect(kubectl("get", "namespace", ns, "-o", "name")).toBe(`namespace/${ns}`);
+    },
+    10 * 60_000,
   );
 
   test(
