@@ -15,6 +15,8 @@ import { ROOT } from "../../lib/paths";
 const STAGES = ["mvc", "split", "micro", "ddd"] as const;
 const catalog = parseCatalog(fs.readFileSync(path.join(ROOT, "images/images.yaml"), "utf8"), "/tools");
 const buildable = new Map(catalog.map((e) => [e.tag, e.name]));
+/** The tag images/images.yaml builds for an entry (the stacks name the same). */
+const buildableTag = (name: string) => catalog.find((e) => e.name === name)?.tag ?? `no entry ${name}`;
 const nodes = [realNode(), ...kwokNodes];
 const text = (ps: SpecProblem[]) => ps.map((p) => formatProblem("local", p)).join("\n");
 
@@ -42,7 +44,7 @@ test("a project image not imported yet: the field, the pods, and `images build <
   const present = new Set([...imported].filter((t) => !t.startsWith("stagecraft.local/backend:")));
   const msg = text(check("mvc", present));
   expect(msg).toBe(
-    "stack local: spec.services[0].image is stagecraft.local/backend:1.0.2, which is not in node stagecraft-node's containerd yet " +
+    `stack local: spec.services[0].image is ${buildableTag("backend")}, which is not in node stagecraft-node's containerd yet ` +
       "(no registry is reachable here): web, celery-default, celery-beat would stay in ErrImagePull. " +
       "Fix: npx stagecraft images build backend (builds it from images/images.yaml's entry 'backend' and imports it into the node)",
   );
