@@ -42,6 +42,8 @@ export const NAMES = {
 
 export const workerName = (worker: string) => `celery-${worker}`;
 export const migrateJobName = (service: string) => `${service}-migrate`;
+/** The Job that copies the rows an old owner wrote after the adoption (spec mysql.adopt). */
+export const adoptLateJobName = (service: string) => `${service}-adopt-late`;
 
 /** What a thing is, for `app.kubernetes.io/component`. */
 export type Role =

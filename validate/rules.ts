@@ -3,7 +3,7 @@
  * Pure: a stage model in, problems out.
  */
 import type { StoreBudget } from "../model/connections";
-import { migrateJobName, NAMES, workerName } from "../model/names";
+import { adoptLateJobName, migrateJobName, NAMES, workerName } from "../model/names";
 import type { StageModel } from "../model/stage";
 import { setCommand, type SpecProblem } from "../spec/errors";
 import type { Spec } from "../spec/schema";
@@ -105,6 +105,12 @@ function checkDerivedNames(spec: Spec, add: Add, fix: Fix): void {
         ["services", i, "name"],
         `is too long for its migration Job '${migrateJobName(s.name)}' (${migrateJobName(s.name).length} > ${MAX_LABEL} characters)`,
         fix.set(["services", i, "name"], s.name.slice(0, MAX_LABEL - migrateJobName("").length).replace(/-+$/, "")),
+      );
+    else if ((s.mysql?.adopt ?? []).length > 0 && adoptLateJobName(s.name).length > MAX_LABEL)
+      add(
+        ["services", i, "name"],
+        `is too long for its late-rows Job '${adoptLateJobName(s.name)}' (${adoptLateJobName(s.name).length} > ${MAX_LABEL} characters)`,
+        fix.set(["services", i, "name"], s.name.slice(0, MAX_LABEL - adoptLateJobName("").length).replace(/-+$/, "")),
       );
   });
   const fixed = new Set<string>(Object.values(NAMES));

@@ -15,7 +15,7 @@ from typing import Any
 import pymysql
 import pytest
 
-from app.adoption import conflict_message, decide, tables
+from app.adoption import LATE_GAP, TableInfo, conflict_message, decide, tables
 from app.config import Adopt, ConfigError, parse_settings
 from tests.conftest import MVC_SETTINGS, TMP
 from tests.test_mysql import mariadb
@@ -39,16 +39,16 @@ def test_decide(recorded: bool, exists: bool, source: int, own: int, action: str
 
 
 def test_tables_keep_the_apps_order() -> None:
-    known: dict[str, list[tuple[str, tuple[str, ...]]]] = {
-        "posts": [("posts_post", ("id",)), ("posts_comment", ("id", "post_id"))],
-        "accounts": [("accounts_user", ("id",))],
+    known: dict[str, list[TableInfo]] = {
+        "posts": [("posts_post", ("id",), "id"), ("posts_comment", ("id", "post_id"), "id")],
+        "accounts": [("accounts_user", ("id",), "id")],
     }
     got = tables([Adopt("app", ("posts", "accounts"))], lambda a: known[a])
     assert [(t.source, t.name) for t in got] == [("app", "posts_post"), ("app", "posts_comment"), ("app", "accounts_user")]
 
 
 def test_conflict_message_names_both_tables_and_the_fix() -> None:
-    [t] = tables([Adopt("app", ("accounts",))], lambda a: [("accounts_user", ("id",))])
+    [t] = tables([Adopt("app", ("accounts",))], lambda a: [("accounts_user", ("id",), "id")])
     msg = conflict_message("account", t, 10, 2)
     assert "account.accounts_user already holds 2 rows" in msg and "app.accounts_user holds 10" in msg
     assert "INSERT INTO account.stagecraft_adoption" in msg and "Fix:" in msg
@@ -139,14 +139,25 @@ def test_split_owners_adopt_the_monoliths_rows_on_mariadb() -> None:
         assert _rows(sock, "SELECT * FROM account.accounts_user ORDER BY id") == users_before
         assert _rows(sock, "SELECT COUNT(*) FROM account.posts_post") == [(0,)]  # not adopted: not its app
 
-        # Once only: a second run copies nothing, even after the old schema gained a row.
-        _rows(sock, "INSERT INTO app.accounts_user (id, username, display_name, created_at) VALUES (9, 'late', 'Late', NOW())")
+        # Once only: a second run copies nothing, even after the old owner (still serving until
+        # its callers move) wrote another row.
+        _rows(sock, "INSERT INTO app.accounts_user (username, display_name, created_at) VALUES ('late', 'Late', NOW())")
         again = _manage(account, "account-pw", "adopt")
         assert again.returncode == 0 and "done-before" in again.stdout, again.stderr[-3000:]
         assert _rows(sock, "SELECT id FROM account.accounts_user ORDER BY id") == [(3,), (7,)]
-        # New rows continue after the adopted ids (AUTO_INCREMENT follows the copy).
+        # The new owner's ids start past the room left for late rows: no clash with the old owner's.
         _rows(sock, "INSERT INTO account.accounts_user (username, display_name, created_at) VALUES ('new', 'New', NOW())")
-        assert _rows(sock, "SELECT MAX(id) FROM account.accounts_user") == [(8,)]
+        assert _rows(sock, "SELECT MAX(id) FROM account.accounts_user") == [(7 + LATE_GAP,)]
+        # `adopt --late` (after the callers moved) takes the late row with its id, once.
+        late = _manage(account, "account-pw", "adopt", "--late")
+        assert late.returncode == 0 and "accounts_user: 1 late rows" in late.stdout, late.stderr[-3000:]
+        assert _rows(sock, "SELECT id, username FROM account.accounts_user ORDER BY id") == [
+            (3, "ada"),
+            (7, "bo"),
+            (8, "late"),
+            (7 + LATE_GAP, "new"),
+        ]
+        assert "accounts_user: 0 late rows" in _manage(account, "account-pw", "adopt", "--late").stdout
 
         # A schema that already has rows of its own is refused, nothing copied, the message names the fix.
         feed = settings("feed", "feed", [{"from": "app", "apps": ["posts", "notifications"]}])

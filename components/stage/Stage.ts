@@ -10,6 +10,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageModel } from "../../model/stage";
 import { appSettings, ENV } from "../app/appSettings";
+import { AdoptionCatchUp } from "../app/AdoptionCatchUp";
 import { AppService } from "../app/AppService";
 import { CeleryBeat } from "../app/CeleryBeat";
 import { CeleryWorker } from "../app/CeleryWorker";
@@ -67,6 +68,18 @@ export class Stage extends pulumi.ComponentResource {
     const data = this.dataTier(args, namespace);
     const app = this.appTier(args, namespace, data);
     this.entryPoints = this.edgeTier(args, namespace, data.redis, app);
+    // Rows an old owner wrote while its callers were moving: copied once they all have moved.
+    for (const s of model.spec.services.filter((x) => x.migrate && (x.mysql?.adopt ?? []).length > 0))
+      new AdoptionCatchUp(
+        `${s.name}-adopt-late`,
+        {
+          service: s,
+          namespace: args.namespace,
+          hasRpc: this.hasRpc(args, s),
+          etcdAuth: this.hasRpc(args, s) && !!model.spec.data.etcd?.auth,
+        },
+        this.after(...app),
+      );
 
     const { mysql, redis } = model.connections;
     this.stage = model.spec.stage;
@@ -83,6 +96,11 @@ export class Stage extends pulumi.ComponentResource {
   /** Options for a direct child that waits for `deps`. */
   private after(...deps: pulumi.Resource[]): pulumi.ComponentResourceOptions {
     return { parent: this, dependsOn: deps };
+  }
+
+  /** Whether a service's pods get rpc.json (it registers in etcd or discovers callees there). */
+  private hasRpc(args: StageArgs, s: ServiceSpec): boolean {
+    return !!args.model.spec.data.etcd && args.model.registryUsers.has(s.name);
   }
 
   private secret(args: StageArgs, purpose: string): pulumi.Output<string> {

@@ -430,6 +430,14 @@ const CASES: readonly Case[] = [
     fix: /set --path 'spec\.workers\[0\]\.name' a{56} --stack mvc$/,
   },
   {
+    kind: "adopting service's name too long for its late-rows Job (fine for its migration Job)",
+    stage: "split",
+    mutate: set("spec.services[1].name", long(54)),
+    path: "spec.services[1].name",
+    says: /is too long for its late-rows Job 'a{54}-adopt-late' \(65 > 63/,
+    fix: /set --path 'spec\.services\[1\]\.name' a{52} --stack split$/,
+  },
+  {
     kind: "service name too long for its migration Job",
     stage: "mvc",
     mutate: set("spec.services[0].name", long(60)),

@@ -7,6 +7,8 @@
 import type { Spec } from "../../../../spec/schema";
 import {
   buildStage,
+  childrenOf,
+  containersOf,
   K8S,
   meta,
   object,
@@ -37,6 +39,9 @@ function expectedComponents(spec: Spec): string[] {
     "stagecraft:data:MySqlCluster::mysql",
     ...(spec.data.etcd ? ["stagecraft:data:EtcdCluster::etcd"] : []),
     ...spec.services.map((s) => `stagecraft:app:AppService::${s.name}`),
+    ...spec.services
+      .filter((s) => s.migrate && (s.mysql?.adopt.length ?? 0) > 0)
+      .map((s) => `stagecraft:app:AdoptionCatchUp::${s.name}-adopt-late`),
     ...spec.workers.map((w) => `stagecraft:app:CeleryWorker::celery-${w.name}`),
     ...(spec.beat ? ["stagecraft:app:CeleryBeat::celery-beat"] : []),
     ...(spec.push?.kind === "tormq" ? ["stagecraft:app:PushService::push"] : []),
@@ -80,6 +85,27 @@ describe.each(STAGES)("stage %s", (stage) => {
         service: s.name,
         waitsFor: s.calls,
       });
+    }
+  });
+
+  it("copies an old owner's late rows after every caller has moved, as the owner's migration pod group", () => {
+    const b = builds[stage];
+    const catchUps = children(b).filter((r) => r.type === "stagecraft:app:AdoptionCatchUp");
+    const adopting = b.loaded.spec.services.filter((s) => (s.mysql?.adopt.length ?? 0) > 0);
+    expect(catchUps.map((r) => r.name).sort()).toEqual(adopting.map((s) => `${s.name}-adopt-late`).sort());
+    // The app tier's Deployments (callers, workers); the edge routes, it writes nothing.
+    const deployments = ofType(b, K8S.deployment)
+      .map((d) => d.urn)
+      .filter((u) => !u.includes("stagecraft:edge:"));
+    for (const c of catchUps) {
+      const job = childrenOf(b, c).find((r) => r.type === K8S.job);
+      const service = c.name.replace(/-adopt-late$/, "");
+      expect(job && meta(job).name).toBe(`${service}-adopt-late`);
+      // Every one of them is rolled before the Job starts.
+      expect(deployments.filter((d) => !job?.dependencies.includes(d))).toEqual([]);
+      const pod = (job?.inputs.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
+      expect(pod.metadata.labels["app.kubernetes.io/name"]).toBe(`${service}-migrate`);
+      expect(containersOf(job as Registration)[0].command).toEqual(["python", "manage.py", "adopt", "--late"]);
     }
   });
 

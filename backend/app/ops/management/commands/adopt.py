@@ -16,6 +16,13 @@ from app.config import ConfigError
 class Command(BaseCommand):
     help = "Copy, once, the rows of the adopted apps' tables from the schema that owned them before."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--late",
+            action="store_true",
+            help="copy only the rows the old owner wrote after the adoption (run once the callers have moved)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         db = settings.STAGECRAFT.database
         if db is None or not db.adopt:
@@ -23,6 +30,6 @@ class Command(BaseCommand):
             return
         try:
             todo = tables(db.adopt, django_tables)
-            adopt(connections["default"], db.name, todo, self.stdout.write)
+            adopt(connections["default"], db.name, todo, self.stdout.write, late=bool(options["late"]))
         except (ConfigError, RuntimeError) as e:
             raise CommandError(str(e)) from e
