@@ -4,9 +4,9 @@
  * migration Job) and that moment (`manage.py adopt --late`, backend/app/adoption.py). The Stage
  * creates it after the whole app tier, so it runs after the callers' rollouts.
  *
- * It runs as the migration Job's pod group (same labels, ServiceAccount and settings ConfigMap),
- * so the NetworkPolicies and the connection budget that admit the migration admit it too: the
- * two never run at once.
+ * Its pods carry the migration Job's labels and read its settings ConfigMap, so the NetworkPolicies
+ * and the connection budget that admit the migration admit it too (the two never run at once); it
+ * has a ServiceAccount of its own, like every workload.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,6 +34,14 @@ export class AdoptionCatchUp extends pulumi.ComponentResource {
     const tmp = scratch("tmp", "/tmp", "256Mi");
     const config = configMount(s.name);
     this.jobName = adoptLateJobName(s.name);
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: { name: this.jobName, namespace: args.namespace, labels: labels(group, "migration", "app") },
+        automountServiceAccountToken: false,
+      },
+      { parent: this },
+    );
     new k8s.batch.v1.Job(
       `${name}-job`,
       {
@@ -45,7 +53,7 @@ export class AdoptionCatchUp extends pulumi.ComponentResource {
             metadata: { labels: labels(group, "migration", "app") },
             spec: {
               restartPolicy: "OnFailure",
-              serviceAccountName: group,
+              serviceAccountName: this.jobName,
               automountServiceAccountToken: false,
               securityContext: podSecurity(APP_UID),
               containers: [
@@ -64,7 +72,7 @@ export class AdoptionCatchUp extends pulumi.ComponentResource {
         },
       },
       // The pod template is immutable: a new image means a new Job, deleted first (same name).
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [account] },
     );
     this.registerOutputs({ jobName: this.jobName });
   }
