@@ -71,6 +71,20 @@ const serverArgsPrefix = (args: readonly string[] | undefined): string => {
   return quoted ? `${quoted} ` : "";
 };
 
+/**
+ * After `mariadbd … &`: wait up to $WAIT seconds until the temporary server answers on its socket
+ * (local_sql), stopping with its log if it exits or never answers.
+ */
+const awaitTemporaryServer = (): string[] => [
+  "PID=$!",
+  "i=0",
+  "until local_sql -e 'SELECT 1' >/dev/null 2>&1; do",
+  '  kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "temporary server exited"; }',
+  '  i=$((i + 1)); [ "$i" -lt "$WAIT" ] || { cat "$WORK/server.log" >&2; die "temporary server not up after ${WAIT}s"; }',
+  "  sleep 1",
+  "done",
+];
+
 /** Turns NO_BACKSLASH_ESCAPES off for this session only, so sql_str's escaping holds. */
 const SQL_MODE_SAFE =
   "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','));";
@@ -219,13 +233,7 @@ export function replicaInitScript(opts: ReplicaInitOptions): string {
     // No --pid-file of its own: the default relay log name derives from the pid file, and the main
     // server must find the relay log this one starts under the same name.
     `mariadbd ${pre}--datadir="$DATADIR" --socket="$SOCK" --skip-networking --skip-log-bin --skip-slave-start --read-only >"$WORK/server.log" 2>&1 &`,
-    "PID=$!",
-    "i=0",
-    "until local_sql -e 'SELECT 1' >/dev/null 2>&1; do",
-    '  kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "temporary server exited"; }',
-    '  i=$((i + 1)); [ "$i" -lt "$WAIT" ] || { cat "$WORK/server.log" >&2; die "temporary server not up after ${WAIT}s"; }',
-    "  sleep 1",
-    "done",
+    ...awaitTemporaryServer(),
     "",
     'log "cloning $PRIMARY_HOST:$PRIMARY_PORT"',
     // The dump ends with SET GLOBAL gtid_slave_pos = <its consistent point>; replication starts there.
@@ -324,13 +332,7 @@ export function primaryInitScript(opts: PrimaryInitOptions): string {
     'log "initialising $DATADIR"',
     `mariadb-install-db ${pre}--datadir="$DATADIR" --auth-root-authentication-method=normal --skip-test-db >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; die "mariadb-install-db failed"; }`,
     `mariadbd ${pre}--datadir="$DATADIR" --socket="$SOCK" --skip-networking --skip-log-bin --skip-slave-start >"$WORK/server.log" 2>&1 &`,
-    "PID=$!",
-    "i=0",
-    "until local_sql -e 'SELECT 1' >/dev/null 2>&1; do",
-    '  kill -0 "$PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "temporary server exited"; }',
-    '  i=$((i + 1)); [ "$i" -lt "$WAIT" ] || { cat "$WORK/server.log" >&2; die "temporary server not up after ${WAIT}s"; }',
-    "  sleep 1",
-    "done",
+    ...awaitTemporaryServer(),
     "# root: the Secret's password, from the pod itself and from other pods (the bootstrap Job, replica clones).",
     "{",
     `  say ${sq(SQL_MODE_SAFE)}`,
