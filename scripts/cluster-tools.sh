@@ -65,13 +65,14 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$KUBE_MINOR -X $pkg.gitTreeState=clean"
 done
 # Release build tags (hack/lib/golang.sh): selinux, notest (no test-only code paths), grpcnotrace.
-# STEP and EXPECT feed the progress lines. EXPECT is an estimate of a cold build on 2 cores (the
-# reference machine built these with warm Go caches, in seconds); correct it when one is measured.
+# STEP and EXPECT feed the progress lines. EXPECT is the seconds a first build took on the reference
+# machine (2 cores, empty Go caches, after scripts/toolchain.sh's builds; one run, on a machine
+# shared with other jobs).
 REAL_NODE=0
 [[ "${1:-}" == --real-node || "${STAGECRAFT_REAL_NODE:-}" == 1 ]] && REAL_NODE=1
 # Steps shown in the progress lines: the control plane and KWOK, plus the node's three with --real-node.
 STEPS=$((REAL_NODE ? 5 : 2))
-STEP=1/$STEPS EXPECT=1500 build_many "$KUBE_DIR" "
+STEP=1/$STEPS EXPECT=520 build_many "$KUBE_DIR" "
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
   kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
@@ -81,7 +82,7 @@ STEP=1/$STEPS EXPECT=1500 build_many "$KUBE_DIR" "
 if ((REAL_NODE)); then
   # A second go build in the same module with the same flags: the packages the control plane
   # already compiled come from Go's build cache, only the node's own are compiled.
-  STEP=2/$STEPS EXPECT=600 build_many "$KUBE_DIR" "
+  STEP=2/$STEPS EXPECT=60 build_many "$KUBE_DIR" "
     kubelet=k8s.io/kubernetes/cmd/kubelet
     kube-proxy=k8s.io/kubernetes/cmd/kube-proxy" \
     -tags selinux,notest,grpcnotrace -ldflags "$kube_ldflags"
@@ -90,17 +91,17 @@ fi
 # --- KWOK -------------------------------------------------------------------------------------
 KWOK_DIR=scripts/toolchain/kwok
 KWOK_VERSION="$(awk '$1 == "sigs.k8s.io/kwok" {print $2; exit}' "$KWOK_DIR/go.mod")"
-STEP=$((REAL_NODE ? 3 : 2))/$STEPS EXPECT=300 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
+STEP=$((REAL_NODE ? 3 : 2))/$STEPS EXPECT=235 build_many "$KWOK_DIR" "kwok=sigs.k8s.io/kwok/cmd/kwok" \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 
 # --- CoreDNS (real node only) -----------------------------------------------------------------
 if ((REAL_NODE)); then
   COREDNS_DIR=scripts/toolchain/coredns
   COREDNS_VERSION="$(awk '$1 == "github.com/coredns/coredns" {print $2; exit}' "$COREDNS_DIR/go.mod")"
-  STEP=4/$STEPS EXPECT=720 build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
+  STEP=4/$STEPS EXPECT=180 build_many "$COREDNS_DIR" "coredns=github.com/coredns/coredns" -ldflags "-s -w"
   KROUTER_DIR=scripts/toolchain/kube-router
   KROUTER_VERSION="$(awk '$1 == "github.com/cloudnativelabs/kube-router/v2" {print $2; exit}' "$KROUTER_DIR/go.mod")"
-  STEP=5/$STEPS EXPECT=400 build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
+  STEP=5/$STEPS EXPECT=185 build_many "$KROUTER_DIR" "kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" \
     -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KROUTER_VERSION"
   log "ready: kubelet, kube-proxy $KUBE_VERSION, coredns $COREDNS_VERSION, kube-router $KROUTER_VERSION"
 fi
