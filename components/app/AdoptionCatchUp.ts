@@ -11,17 +11,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptLateJobName, labels, migrateJobName } from "../../model/names";
-import { container, podSecurity, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
-import { APP_UID, configEnv, configMount, secretEnv } from "./appPod";
+import { migrationPod } from "./migrationSteps";
 
 export interface AdoptionCatchUpArgs {
   /** A service whose spec adopts rows (mysql.adopt) and runs a migration Job. */
   readonly service: ServiceSpec;
   readonly namespace: string;
-  /** The service's pods get rpc.json (its settings name RPC callees): the Job reads the same files. */
-  readonly hasRpc: boolean;
-  readonly etcdAuth: boolean;
+  /** The service's env, as its AppService gives its pods and its migration Job (AppService.env). */
+  readonly env: k8s.types.input.core.v1.EnvVar[];
 }
 
 export class AdoptionCatchUp extends pulumi.ComponentResource {
@@ -31,13 +29,12 @@ export class AdoptionCatchUp extends pulumi.ComponentResource {
     super("stagecraft:app:AdoptionCatchUp", name, {}, opts);
     const s = args.service;
     const group = migrateJobName(s.name);
-    const tmp = scratch("tmp", "/tmp", "256Mi");
-    const config = configMount(s.name);
+    const jobLabels = labels(group, "migration", "app");
     this.jobName = adoptLateJobName(s.name);
     const account = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       {
-        metadata: { name: this.jobName, namespace: args.namespace, labels: labels(group, "migration", "app") },
+        metadata: { name: this.jobName, namespace: args.namespace, labels: jobLabels },
         automountServiceAccountToken: false,
       },
       { parent: this },
@@ -45,29 +42,19 @@ export class AdoptionCatchUp extends pulumi.ComponentResource {
     new k8s.batch.v1.Job(
       `${name}-job`,
       {
-        metadata: { name: this.jobName, namespace: args.namespace, labels: labels(group, "migration", "app") },
+        metadata: { name: this.jobName, namespace: args.namespace, labels: jobLabels },
         spec: {
           backoffLimit: 3,
           activeDeadlineSeconds: 900,
           template: {
-            metadata: { labels: labels(group, "migration", "app") },
-            spec: {
-              restartPolicy: "OnFailure",
-              serviceAccountName: this.jobName,
-              automountServiceAccountToken: false,
-              securityContext: podSecurity(APP_UID),
-              containers: [
-                container({
-                  name: "adopt-late",
-                  image: s.image,
-                  resources: s.resources,
-                  command: ["python", "manage.py", "adopt", "--late"],
-                  env: [...configEnv(args.hasRpc), ...secretEnv(s, args.etcdAuth)],
-                  volumeMounts: [tmp.mount, { ...config.mount, name: "job-config" }],
-                }),
-              ],
-              volumes: [tmp.volume, { name: "job-config", configMap: { name: `${group}-config` } }],
-            },
+            metadata: { labels: jobLabels },
+            spec: migrationPod({
+              service: s,
+              serviceAccount: this.jobName,
+              configMap: `${group}-config`,
+              env: args.env,
+              steps: [{ name: "adopt-late", command: ["python", "manage.py", "adopt", "--late"] }],
+            }),
           },
         },
       },

@@ -7,11 +7,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, migrateJobName } from "../../model/names";
-import { container, podSecurity, scratch } from "../lib/pod";
+import { container, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
 import { APP_UID, configEnv, configMount, secretEnv, serviceFiles } from "./appPod";
 import type { AppSettings } from "./appSettings";
-import { migrationSteps } from "./migrationSteps";
+import { migrationPod, migrationStepList } from "./migrationSteps";
 import { serviceChart } from "./serviceChart";
 import { servicePod } from "./servicePod";
 import { serviceValues } from "./serviceValues";
@@ -32,6 +32,8 @@ export class AppService extends pulumi.ComponentResource {
   /** Kubernetes Service name callers and the edge use. */
   readonly serviceName: string;
   readonly port: number;
+  /** The env its pods and its Jobs get (settings.json, rpc.json, secrets): another Job of this service reuses it. */
+  readonly env: k8s.types.input.core.v1.EnvVar[];
 
   constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:app:AppService", name, {}, opts);
@@ -42,6 +44,7 @@ export class AppService extends pulumi.ComponentResource {
     // A web service that calls RPC needs rpc.json as much as an RPC server does (seen: web pods of
     // ddd answered 500 "STAGECRAFT_RPC is not set" on every call to a data service).
     const env = [...configEnv(!!args.rpcConfig), ...secretEnv(s, args.etcdAuth)];
+    this.env = env;
     const pod = servicePod(s, env, mounts);
 
     const migrate = s.migrate ? this.migrateJob(name, args, env) : undefined;
@@ -87,8 +90,6 @@ export class AppService extends pulumi.ComponentResource {
    */
   private migrateJob(name: string, args: AppServiceArgs, env: k8s.types.input.core.v1.EnvVar[]): k8s.batch.v1.Job {
     const s = args.service;
-    const tmp = scratch("tmp", "/tmp", "256Mi");
-    const config = configMount(s.name);
     const jobName = migrateJobName(s.name);
     const jobLabels = labels(jobName, "migration", "app");
     const meta = (n: string) => ({ name: n, namespace: args.namespace, labels: jobLabels });
@@ -102,7 +103,6 @@ export class AppService extends pulumi.ComponentResource {
       { metadata: meta(`${jobName}-config`), data: serviceFiles(args.settings, args.rpcConfig) },
       { parent: this },
     );
-    const jobMounts = [tmp.mount, { ...config.mount, name: "job-config" }];
     return new k8s.batch.v1.Job(
       `${name}-migrate`,
       {
@@ -112,19 +112,7 @@ export class AppService extends pulumi.ComponentResource {
           activeDeadlineSeconds: 1800,
           template: {
             metadata: { labels: jobLabels },
-            spec: {
-              // A failed run restarts in the same pod: a new pod's first connection can be refused
-              // until the NetworkPolicy enforcer has admitted its address (seen on the real node,
-              // every retry pod failed the same way), while the same pod's second try gets through.
-              restartPolicy: "OnFailure",
-              serviceAccountName: jobName,
-              automountServiceAccountToken: false,
-              securityContext: podSecurity(APP_UID),
-              ...migrationSteps(s, (step) =>
-                container({ name: step.name, image: s.image, resources: s.resources, command: step.command, env, volumeMounts: jobMounts }),
-              ),
-              volumes: [tmp.volume, { name: "job-config", configMap: { name: `${jobName}-config` } }],
-            },
+            spec: migrationPod({ service: s, serviceAccount: jobName, configMap: `${jobName}-config`, env, steps: migrationStepList(s) }),
           },
         },
       },

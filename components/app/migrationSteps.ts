@@ -1,10 +1,14 @@
 /**
- * What a service's migration Job runs, in order: `migrate` always; then `adopt` when the service
- * takes rows over from an earlier stage's schema (spec mysql.adopt). The steps run as the Job's
- * init container(s) and its one container, so each has its own log (`kubectl logs -c adopt`) and a
- * failed step stops the ones after it.
+ * What a service's migration Jobs run, and the pod they run it in. The migration Job runs `migrate`
+ * always, then `adopt` when the service takes rows over from an earlier stage's schema (spec
+ * mysql.adopt); the late-rows Job (AdoptionCatchUp) runs `adopt --late`. The steps run as the
+ * Job's init container(s) and its one container, so each has its own log (`kubectl logs -c adopt`)
+ * and a failed step stops the ones after it.
  */
+import type * as k8s from "@pulumi/kubernetes";
+import { container, podSecurity, scratch } from "../lib/pod";
 import type { ServiceSpec } from "../../spec/schema";
+import { APP_UID, configMount } from "./appPod";
 
 export interface MigrationStep {
   readonly name: string;
@@ -20,7 +24,42 @@ export function migrationStepList(service: ServiceSpec): MigrationStep[] {
 
 /** The pod spec's `initContainers` (absent when only one step) and `containers`, built by `make`. */
 export function migrationSteps<C>(service: ServiceSpec, make: (step: MigrationStep) => C): { initContainers?: C[]; containers: C[] } {
-  const steps = migrationStepList(service).map(make);
-  const last = steps.pop() as C;
-  return steps.length > 0 ? { initContainers: steps, containers: [last] } : { containers: [last] };
+  return inOrder(migrationStepList(service), make);
+}
+
+function inOrder<C>(steps: readonly MigrationStep[], make: (step: MigrationStep) => C): { initContainers?: C[]; containers: C[] } {
+  const made = steps.map(make);
+  const last = made.pop() as C;
+  return made.length > 0 ? { initContainers: made, containers: [last] } : { containers: [last] };
+}
+
+export interface MigrationPodArgs {
+  readonly service: ServiceSpec;
+  readonly serviceAccount: string;
+  /** The ConfigMap holding the service's settings.json (and rpc.json): the migration Job's own. */
+  readonly configMap: string;
+  /** The service's env (settings and rpc.json paths, secrets), as its pods get it. */
+  readonly env: k8s.types.input.core.v1.EnvVar[];
+  readonly steps: readonly MigrationStep[];
+}
+
+/** The pod a migration-type Job runs: the service's image, env and settings, one container per step. */
+export function migrationPod(a: MigrationPodArgs): k8s.types.input.core.v1.PodSpec {
+  const s = a.service;
+  const tmp = scratch("tmp", "/tmp", "256Mi");
+  const config = configMount(s.name);
+  const mounts = [tmp.mount, { ...config.mount, name: "job-config" }];
+  return {
+    // A failed run restarts in the same pod: a new pod's first connection can be refused until the
+    // NetworkPolicy enforcer has admitted its address (seen on the real node, every retry pod
+    // failed the same way), while the same pod's second try gets through.
+    restartPolicy: "OnFailure",
+    serviceAccountName: a.serviceAccount,
+    automountServiceAccountToken: false,
+    securityContext: podSecurity(APP_UID),
+    ...inOrder(a.steps, (step) =>
+      container({ name: step.name, image: s.image, resources: s.resources, command: step.command, env: a.env, volumeMounts: mounts }),
+    ),
+    volumes: [tmp.volume, { name: "job-config", configMap: { name: a.configMap } }],
+  };
 }

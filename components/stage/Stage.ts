@@ -45,6 +45,12 @@ export interface StageArgs {
   readonly kongPlacement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
+/** The app tier's components, and its services by name. */
+interface AppTier {
+  readonly all: pulumi.Resource[];
+  readonly services: ReadonlyMap<string, AppService>;
+}
+
 /** The data tier's components, which the app and edge tiers wait for. */
 interface DataTier {
   readonly redis: RedisCache;
@@ -67,18 +73,13 @@ export class Stage extends pulumi.ComponentResource {
     new CallGraphPolicies("network-policies", { flows: model.flows, namespace: args.namespace }, this.after(namespace));
     const data = this.dataTier(args, namespace);
     const app = this.appTier(args, namespace, data);
-    this.entryPoints = this.edgeTier(args, namespace, data.redis, app);
+    this.entryPoints = this.edgeTier(args, namespace, data.redis, app.all);
     // Rows an old owner wrote while its callers were moving: copied once they all have moved.
     for (const s of model.spec.services.filter((x) => x.migrate && (x.mysql?.adopt ?? []).length > 0))
       new AdoptionCatchUp(
         `${s.name}-adopt-late`,
-        {
-          service: s,
-          namespace: args.namespace,
-          hasRpc: this.hasRpc(args, s),
-          etcdAuth: this.hasRpc(args, s) && !!model.spec.data.etcd?.auth,
-        },
-        this.after(...app),
+        { service: s, namespace: args.namespace, env: (app.services.get(s.name) as AppService).env },
+        this.after(...app.all),
       );
 
     const { mysql, redis } = model.connections;
@@ -96,11 +97,6 @@ export class Stage extends pulumi.ComponentResource {
   /** Options for a direct child that waits for `deps`. */
   private after(...deps: pulumi.Resource[]): pulumi.ComponentResourceOptions {
     return { parent: this, dependsOn: deps };
-  }
-
-  /** Whether a service's pods get rpc.json (it registers in etcd or discovers callees there). */
-  private hasRpc(args: StageArgs, s: ServiceSpec): boolean {
-    return !!args.model.spec.data.etcd && args.model.registryUsers.has(s.name);
   }
 
   private secret(args: StageArgs, purpose: string): pulumi.Output<string> {
@@ -146,8 +142,8 @@ export class Stage extends pulumi.ComponentResource {
     return { redis, mysql, etcd };
   }
 
-  /** The app tier; returns its components, which the edge waits for. */
-  private appTier(args: StageArgs, namespace: Namespace, data: DataTier): pulumi.Resource[] {
+  /** The app tier; returns its components (which the edge waits for) and its services by name. */
+  private appTier(args: StageArgs, namespace: Namespace, data: DataTier): AppTier {
     const app: pulumi.Resource[] = [];
     const { model } = args;
     const { spec } = model;
@@ -190,7 +186,7 @@ export class Stage extends pulumi.ComponentResource {
       app.push(new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(namespace, redis)));
     if (spec.push?.kind === "tormq") app.push(new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace)));
     if (spec.shortUrl) app.push(new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis)));
-    return app;
+    return { all: app, services: started };
   }
 
   /**
