@@ -416,21 +416,19 @@ export function primaryBootstrapSql(opts: PrimaryBootstrapOptions): string {
   const pwEnv = opts.passwordEnv ?? mysqlPasswordEnv;
   const host = opts.accountHost ?? "%";
   if (!/^[A-Za-z0-9.%_-]+$/.test(host)) throw new Error(`mysql replication: accountHost '${host}' is not a host pattern`);
-  // One user may serve several services (and schemas); each schema is created once.
+  // One user may serve several services (and schemas); each schema is created once. A user also
+  // reads the schemas its services adopt rows from (their migration Jobs copy them once).
   const schemasByUser = new Map<string, Set<string>>();
-  for (const s of opts.services) {
-    if (!s.mysql) continue;
-    const set = schemasByUser.get(s.mysql.user) ?? new Set<string>();
-    set.add(s.mysql.schema);
-    schemasByUser.set(s.mysql.user, set);
-  }
-  // Read access to the schemas a service adopts rows from (its migration Job copies them once).
   const adoptedByUser = new Map<string, Set<string>>();
+  const add = (m: Map<string, Set<string>>, user: string, values: string[]) => m.set(user, new Set([...(m.get(user) ?? []), ...values]));
   for (const s of opts.services) {
     if (!s.mysql) continue;
-    const set = adoptedByUser.get(s.mysql.user) ?? new Set<string>();
-    for (const a of s.mysql.adopt ?? []) set.add(a.from);
-    adoptedByUser.set(s.mysql.user, set);
+    add(schemasByUser, s.mysql.user, [s.mysql.schema]);
+    add(
+      adoptedByUser,
+      s.mysql.user,
+      (s.mysql.adopt ?? []).map((a) => a.from),
+    );
   }
   const users = [...schemasByUser.keys()].sort();
   for (const u of users) {
