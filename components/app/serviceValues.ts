@@ -28,6 +28,7 @@ export interface AppWorkload {
   readonly configFiles?: Readonly<Record<string, string>>;
   /** Extra inputs whose change must roll the pods (e.g. a Secret's version, never its value). */
   readonly rollOn?: readonly string[];
+  /** Omitted: no Service, except for a StatefulSet, which always gets its headless governing Service. */
   readonly service?: { readonly headless: boolean; readonly ports: readonly { name: string; port: number; targetPort: number | string }[] };
   readonly terminationGracePeriodSeconds?: number;
 }
@@ -75,9 +76,23 @@ export function serviceValues(w: AppWorkload): ServiceChartValues {
     topologySpreadConstraints: minReplicas > 1 ? spread(selector) : [],
     terminationGracePeriodSeconds: w.terminationGracePeriodSeconds ?? 30,
     configMap: files,
-    service: { enabled: !!w.service, headless: w.service?.headless ?? false, ports: w.service?.ports ?? [] },
+    service: chartService(w),
     // A PDB only where a disruption can be allowed: with one replica it would block node drains.
     pdb: { enabled: minReplicas > 1, maxUnavailable: 1 },
     hpa: w.hpa ? { enabled: true, ...w.hpa } : { enabled: false },
   };
+}
+
+/**
+ * A StatefulSet's Service is its governing Service (`serviceName`), which must be headless: it gives
+ * each pod its DNS identity, and a ClusterIP there is what kube-score's statefulset-has-servicename
+ * refuses. So a StatefulSet always gets one, headless, even without ports (Celery beat).
+ */
+function chartService(w: AppWorkload): ServiceChartValues["service"] {
+  const ports = w.service?.ports ?? [];
+  if (w.kind !== "StatefulSet") return { enabled: !!w.service, headless: w.service?.headless ?? false, ports };
+  if (w.service && !w.service.headless) {
+    throw new Error(`workload ${w.name}: a StatefulSet's Service governs its pods' DNS names and must be headless`);
+  }
+  return { enabled: true, headless: true, ports };
 }

@@ -245,12 +245,22 @@ export class MySqlCluster extends pulumi.ComponentResource {
     }
   }
 
+  /**
+   * The StatefulSet's governing Service (its `serviceName`), headless as kube-score asks: the name
+   * resolves to the ready pods themselves. Clients of `mysql` reach the one primary pod; reads over
+   * `mysql-read` are spread by the backend, which picks one of the replicas' addresses per new
+   * connection (backend/app/dbpool/spread.py), as the ClusterIP this was before did.
+   */
   private service(pulumiName: string, k8sName: string, selectName: string, ns: string): void {
     new k8s.core.v1.Service(
       pulumiName,
       {
         metadata: { name: k8sName, namespace: ns, labels: labels(selectName, "database", "data") },
-        spec: { selector: selectorLabels(selectName), ports: [{ name: "mysql", port: PORTS.mysql, targetPort: "mysql" }] },
+        spec: {
+          clusterIP: "None",
+          selector: selectorLabels(selectName),
+          ports: [{ name: "mysql", port: PORTS.mysql, targetPort: "mysql" }],
+        },
       },
       { parent: this },
     );

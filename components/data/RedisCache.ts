@@ -51,7 +51,13 @@ export class RedisCache extends pulumi.ComponentResource {
       `${name}-service`,
       {
         metadata: { name: NAMES.redis, namespace: ns, labels: lbl },
-        spec: { selector: selectorLabels(NAMES.redis), ports: [{ name: "redis", port: PORTS.redis, targetPort: "redis" }] },
+        // Headless: the StatefulSet's governing Service (its pod's DNS name); clients of the one pod
+        // resolve straight to it.
+        spec: {
+          clusterIP: "None",
+          selector: selectorLabels(NAMES.redis),
+          ports: [{ name: "redis", port: PORTS.redis, targetPort: "redis" }],
+        },
       },
       { parent: this },
     );

@@ -38,12 +38,6 @@ export interface Pending {
  */
 export const PENDING: readonly Pending[] = [
   {
-    check: "statefulset-has-servicename",
-    objects: ["StatefulSet/mysql", "StatefulSet/mysql-replica", "StatefulSet/redis", "StatefulSet/celery-beat"],
-    change:
-      "a StatefulSet's serviceName must name a headless Service (its pods' DNS identity): make Services mysql, mysql-read and redis headless (clusterIP is immutable: the Service is replaced once, which holds no data; serviceName stays), and give celery-beat a headless Service in charts/service",
-  },
-  {
     check: "container-security-context-user-group-id",
     objects: "*",
     change:

@@ -185,6 +185,8 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
     expect(v.hpa.enabled).toBe(false);
     expect(v.pdb.enabled).toBe(false);
     expect(v.containers.map((k) => k.image)).toEqual([spec().services.find((s) => s.name === beat.service)?.image]);
+    // Its governing Service (serviceName is the chart's name): headless, no ports (nothing calls beat).
+    expect(v.service).toEqual({ enabled: true, headless: true, ports: [] });
   });
 
   it("runs the tormq push service iff push is tormq: headless, websocket and ZeroMQ ports from the spec", () => {
@@ -280,4 +282,17 @@ it("the plain-data check finds an Output, a Promise and a resource where they ar
   expect(b.registrations).toEqual([]);
   const tree = { a: [1, { b: pulumi.output("x") }], c: Promise.resolve(1), d: { e: "ok" } };
   expect(nonPlainPaths(pulumi, tree)).toEqual(["$.a[1].b", "$.c"]);
+});
+
+it("refuses a StatefulSet whose Service would not be headless (it governs the pods' DNS names)", async () => {
+  const { serviceValues } = await import("../../../../components/app/serviceValues");
+  const base = { name: "beat", role: "scheduler" as const, kind: "StatefulSet" as const, replicas: 1, uid: 10001, containers: [] };
+  expect(() => serviceValues({ ...base, service: { headless: false, ports: [] } })).toThrow(
+    "workload beat: a StatefulSet's Service governs its pods' DNS names and must be headless",
+  );
+  expect(serviceValues({ ...base, service: { headless: true, ports: [{ name: "http", port: 80, targetPort: "http" }] } }).service).toEqual({
+    enabled: true,
+    headless: true,
+    ports: [{ name: "http", port: 80, targetPort: "http" }],
+  });
 });

@@ -174,6 +174,21 @@ describe.each(STAGES)("data tier of stage %s", (stage) => {
     }
   });
 
+  it("governs every StatefulSet by a headless Service of its name that selects exactly its pods", () => {
+    const services = ofType(b(), K8S.service);
+    const sets = ofType(b(), K8S.statefulSet);
+    expect(sets.length).toBeGreaterThan(0);
+    for (const set of sets) {
+      const sts = stsSpec(set);
+      const governing = services.filter((s) => meta(s).name === sts.serviceName);
+      const spec = governing.map((s) => s.inputs.spec as { clusterIP?: string; selector: Record<string, string> });
+      expect({ set: meta(set).name, governing: spec.map((g) => ({ clusterIP: g.clusterIP, selector: g.selector })) }).toEqual({
+        set: meta(set).name,
+        governing: [{ clusterIP: "None", selector: sts.selector.matchLabels }],
+      });
+    }
+  });
+
   it("bootstraps MySQL after the primary and every Secret it reads, replaced (not patched) when its SQL changes", () => {
     const job = object(b(), K8S.job, "mysql-bootstrap");
     const needed = [object(b(), K8S.statefulSet, "mysql"), ...ofType(b(), K8S.secret).filter((s) => meta(s).name?.startsWith("mysql-"))];
