@@ -313,6 +313,64 @@ def rate_limit(c: Ctx) -> Result:
     return Result(name, "pass" if passed else "fail", f"{n} concurrent {method} from {pods[0].name} to {rl.callee}: {detail}")
 
 
+# --- reads spread over the replicas ----------------------------------------------------------
+
+# Opens n new connections to the service's read database exactly as its pool does (Django's
+# parameters from the pod's settings, the host picked by app.dbpool's _spread) and asks each which
+# server it reached.
+READ_SPREAD_SNIPPET = r"""
+import collections, json, sys
+import django
+django.setup()
+from django.db import connections
+from app.dbpool import base
+params = connections["replica"].get_connection_params()
+seen = collections.Counter()
+for _ in range(int(sys.argv[1])):
+    raw = base.mysql_base.Database.connect(**base._spread(params))
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SELECT @@hostname")
+            seen[cur.fetchone()[0]] += 1
+    finally:
+        raw.close()
+print(json.dumps(dict(seen)))
+"""
+
+
+def judge_read_spread(seen: dict[str, int], replicas: list[str]) -> tuple[bool, str]:
+    """Every ready replica took some of the new connections, and nothing else did (the primary)."""
+    missed = sorted(set(replicas) - set(seen))
+    strays = sorted(set(seen) - set(replicas))
+    counts = ", ".join(f"{h} {n}" for h, n in sorted(seen.items()))
+    detail = f"{sum(seen.values())} new connections: {counts or 'none'}"
+    if missed:
+        detail += f"; none reached {', '.join(missed)}"
+    if strays:
+        detail += f"; reached servers that are not ready replicas: {', '.join(strays)}"
+    return (bool(replicas) and not missed and not strays), detail
+
+
+def read_spread(c: Ctx, n: int = 30) -> Result:
+    name = "reads spread over the replicas"
+    if not c.stage.replica_readers:
+        return na(name, "no service reads from MySQL read replicas in this stage")
+    replicas = [p.name for p in c.kube.pods("mysql-replica") if p.ready and not p.deleting]
+    if len(replicas) < 2:
+        return na(name, f"{len(replicas)} ready replica(s): spreading needs two")
+    for reader in c.stage.replica_readers:
+        pods = [p for p in c.kube.pods(reader) if p.ready and not p.deleting]
+        if pods:
+            break
+    else:
+        return fail(name, f"no ready pod of {', '.join(c.stage.replica_readers)} to connect from")
+    done = c.kube.exec(pods[0].name, ["python", "-c", READ_SPREAD_SNIPPET, str(n)], timeout=120)
+    if done.returncode != 0:
+        return fail(name, f"exec in {pods[0].name}: {done.stderr.strip()[-300:]}")
+    passed, detail = judge_read_spread(json.loads(done.stdout.strip().splitlines()[-1]), replicas)
+    return Result(name, "pass" if passed else "fail", f"from {pods[0].name} ({reader}): {detail}")
+
+
 # --- the call-graph law at run time ----------------------------------------------------------
 
 CONNECT_SNIPPET = r"""
@@ -407,6 +465,7 @@ def run_all(c: Ctx) -> list[Result]:
         ("feed from cache", feed_cache),
         ("notification row", celery_task),
         ("short URL followed", short_url),
+        ("reads spread over the replicas", read_spread),
         ("RPC client rate limit refuses", rate_limit),
         ("app->app call refused by NetworkPolicy", network_policy),
         ("bad input -> 4xx with a message", bad_input),

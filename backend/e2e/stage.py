@@ -60,6 +60,9 @@ class Stage:
     # A layered stage (data services exist): an app->app call the law forbids, and one it allows.
     forbidden: Call | None = None
     allowed: Call | None = None
+    # Services whose reads go to the MySQL read replicas, and how many replicas there are.
+    replica_readers: tuple[str, ...] = ()
+    read_replicas: int = 0
 
     @property
     def entry_service(self) -> str:
@@ -107,6 +110,8 @@ def stage_of(spec: dict[str, Any]) -> Stage:
             if other is not None and a.get("calls"):
                 forbidden, allowed = Call(a["name"], other["name"]), Call(a["name"], a["calls"][0])
                 break
+    read_replicas = int(spec["data"]["mysql"].get("readReplicas", 0))
+    readers = tuple(s["name"] for s in services if read_replicas > 0 and (s.get("mysql") or {}).get("readFromReplicas"))
     return Stage(
         stage=spec["stage"],
         edge=edge,
@@ -120,6 +125,8 @@ def stage_of(spec: dict[str, Any]) -> Stage:
         celery_workers={k: tuple(v) for k, v in workers.items()},
         forbidden=forbidden,
         allowed=allowed,
+        replica_readers=readers,
+        read_replicas=read_replicas,
     )
 
 

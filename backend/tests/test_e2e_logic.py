@@ -31,6 +31,8 @@ def test_mvc_is_one_service_behind_nginx_with_nchan_and_celery() -> None:
     assert (s.edge, s.routes, s.push, s.short_url_route) == ("nginx", {"/": "web"}, Push("nchan", "/sub"), None)
     assert (s.account_owner, s.post_owner, s.rpc_callees, s.rate_limit) == ("web", "web", (), None)
     assert s.workers_of("web") == ("celery-default",) and (s.forbidden, s.allowed) == (None, None)
+    # No replicas: nothing reads from them, whatever a service's readFromReplicas says.
+    assert (s.replica_readers, s.read_replicas) == ((), 0)
 
 
 def test_split_routes_services_by_prefix_and_pushes_through_tormq() -> None:
@@ -39,6 +41,7 @@ def test_split_routes_services_by_prefix_and_pushes_through_tormq() -> None:
     assert (s.push, s.account_owner, s.post_owner, s.rpc_callees) == (Push("tormq", "/push"), "account", "feed", ())
     # The posts' owner (feed) has its own workers: its announcements are Celery tasks.
     assert s.workers_of("feed") == ("celery-feed",)
+    assert (s.replica_readers, s.read_replicas) == (("web", "account", "feed"), 2)
 
 
 def test_micro_calls_rpc_with_the_client_policy_and_has_short_urls() -> None:
@@ -397,3 +400,14 @@ def test_run_moves_stops_after_a_failed_up_and_refuses_a_wrong_start() -> None:
     assert checked == ["mvc-split"]
     with pytest.raises(SystemExit, match="runs stage mvc, the path starts at split"):
         moves.run_moves(["split", "micro"], FakeWorld(), FakeWorld(), rows=1)
+
+
+def test_read_spread_needs_every_ready_replica_reached_and_nothing_else() -> None:
+    replicas = ["mysql-replica-0", "mysql-replica-1"]
+    assert checks.judge_read_spread({"mysql-replica-0": 14, "mysql-replica-1": 16}, replicas)[0]
+    # glibc's order without the backend's pick: every connection to the replica of the longest prefix.
+    ok, detail = checks.judge_read_spread({"mysql-replica-0": 30}, replicas)
+    assert not ok and "none reached mysql-replica-1" in detail
+    ok, detail = checks.judge_read_spread({"mysql-replica-0": 15, "mysql-replica-1": 14, "mysql-0": 1}, replicas)
+    assert not ok and "not ready replicas: mysql-0" in detail
+    assert not checks.judge_read_spread({}, [])[0]
