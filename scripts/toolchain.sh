@@ -105,7 +105,10 @@ fi
 # build_provider: a writable copy of the provider's module with its two generated embed files, built.
 build_provider() {
   local src="$STAGECRAFT_TOOLS/src/k8s-provider"
-  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$K8S_PSEUDO $K8S_VERSION" ]]; then
+  # The key names the module and the one change made to it (scripts/toolchain/k8sprovider/previewReplace.js).
+  local key
+  key="$K8S_PSEUDO $K8S_VERSION $(sha256sum scripts/toolchain/k8sprovider/previewReplace.js | cut -c1-16)"
+  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$key" ]]; then
     need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
     log "pulumi-resource-kubernetes: preparing source $K8S_PSEUDO"
     local dir
@@ -113,7 +116,9 @@ build_provider() {
     rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
     # What the upstream generate.go does: the schema with its version set, and the mapping, compacted.
     node scripts/toolchain/k8sprovider/embed.js "$src/cmd/pulumi-resource-kubernetes" "$K8S_VERSION"
-    echo "$K8S_PSEUDO $K8S_VERSION" >"$src/.stagecraft-version"
+    # A Service turning headless must be previewable (a StatefulSet's governing Service): see the file.
+    node scripts/toolchain/k8sprovider/previewReplace.js "$src"
+    echo "$key" >"$src/.stagecraft-version"
     rm -f "$STAMPS/pulumi-resource-kubernetes"
   fi
   build pulumi-resource-kubernetes scripts/toolchain/k8sprovider github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes \
