@@ -17,7 +17,7 @@
  * Needs Kong >= 3.6 for the nested `config.redis` record (the stacks pin 3.9).
  */
 import { createHash } from "crypto";
-import { stringify } from "yaml";
+import type * as Yaml from "yaml";
 import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../../spec/schema";
 import { NAMES } from "../../model/names";
 
@@ -229,6 +229,11 @@ export function kongConfig(input: KongConfigInput): KongDeclarativeConfig {
 
 /** kong.yml text, byte-for-byte the same for the same input (no aliases, no line folding). */
 export function kongYaml(input: KongConfigInput): string {
+  // Loaded here, not at the top: the Stage imports this module for every stage, and the yaml
+  // package is a few percent of a preview's program start-up (CPU profile with the engine), which
+  // stages without Kong (mvc, split) would pay for nothing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const { stringify } = require("yaml") as typeof Yaml;
   return stringify(kongConfig(input), { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 

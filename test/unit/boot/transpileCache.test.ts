@@ -18,7 +18,31 @@ const boot = require(path.join(ROOT, "boot", "transpileCache.js")) as {
   cacheKey(tsVersion: string, options: string, fileName: string, source: string): string;
   createCompiler(root: string, cacheDir?: string): Compiler;
   prune(cacheDir: string, max?: number): number;
+  createFrameFormatter(
+    own: (fileName: string) => boolean,
+    wrapCallSite: (frame: NodeJS.CallSite, state: FrameState) => { toString(): string },
+    max?: number,
+  ): (frames: NodeJS.CallSite[]) => string;
 };
+
+/** source-map-support's state between frames: a mapped frame's position names its caller. */
+interface FrameState {
+  nextPosition: { name?: string } | null;
+  curPosition: { name?: string } | null;
+}
+
+/** The frames V8 gives for a stack through `outer` -> `inner` (defined in this file). */
+function framesHere(): NodeJS.CallSite[] {
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_e, frames) => frames;
+  try {
+    const inner = (): NodeJS.CallSite[] => new Error().stack as unknown as NodeJS.CallSite[];
+    const outer = (): NodeJS.CallSite[] => inner();
+    return outer();
+  } finally {
+    Error.prepareStackTrace = previous;
+  }
+}
 
 /** A project folder like the program's: tsconfig.json and node_modules (linked). */
 function project(): { root: string; cache: string } {
@@ -112,6 +136,60 @@ describe("prune", () => {
   });
 });
 
+describe("createFrameFormatter", () => {
+  const ownFile = (f: string) => f === __filename;
+  /** A stand-in for wrapCallSite: shows the name its caller's position gives it, and gives its own frame a position named after the line. */
+  const wrapper = () => {
+    const calls: string[] = [];
+    const wrap = (f: NodeJS.CallSite, state: FrameState) => {
+      const text = `mapped ${f.getLineNumber()}:${f.getColumnNumber()} below=${state.nextPosition?.name ?? "-"}`;
+      calls.push(text);
+      state.curPosition = { name: `n${f.getLineNumber()}` };
+      return { toString: () => text };
+    };
+    return { calls, wrap };
+  };
+
+  test("maps only the project's own frames; the others print as V8 prints them", () => {
+    const frames = framesHere();
+    const { calls, wrap } = wrapper();
+    const lines = createFormat(wrap)(frames).split("\n    at ").slice(1);
+    expect(lines).toHaveLength(frames.length);
+    frames.forEach((f, i) => expect(lines[i]).toEqual(ownFile(f.getFileName() ?? "") ? expect.stringMatching(/^mapped /) : `${f}`));
+    expect(calls.length).toBe(frames.filter((f) => ownFile(f.getFileName() ?? "")).length);
+    // A mapped frame is told its mapped caller's position (source-map-support names functions by the call site).
+    expect(lines[0]).toContain(`below=n${frames[1].getLineNumber()}`);
+  });
+
+  test("a frame seen again is served formatted, with the same text, without mapping it again", () => {
+    const { calls, wrap } = wrapper();
+    const format = createFormat(wrap);
+    const frames = framesHere();
+    const first = format(frames);
+    const mapped = calls.length;
+    expect(mapped).toBeGreaterThan(0);
+    expect(format(frames)).toBe(first);
+    expect(calls.length).toBe(mapped);
+    // `outer` without its caller is another key (no name from a call site): mapped again; `inner` is not.
+    format(frames.slice(0, 2));
+    expect(calls.length).toBe(mapped + 1);
+  });
+
+  test("past its limit the cache starts again instead of growing", () => {
+    const { calls, wrap } = wrapper();
+    const format = boot.createFrameFormatter(ownFile, wrap, 1);
+    const frames = framesHere();
+    format(frames);
+    const once = calls.length;
+    format(frames);
+    expect(calls.length).toBeGreaterThan(once);
+  });
+
+  function createFormat(wrap: ReturnType<typeof wrapper>["wrap"]) {
+    return boot.createFrameFormatter(ownFile, wrap);
+  }
+});
+
 describe("install", () => {
   test("a project's .ts files run through the cache, and a thrown error names the .ts line", () => {
     const { root } = project();
@@ -129,7 +207,9 @@ describe("install", () => {
     const script = [
       `const c = require(${JSON.stringify(path.join(ROOT, "boot", "transpileCache.js"))}).install(${JSON.stringify(root)});`,
       `const m = require(${JSON.stringify(path.join(root, "main.ts"))});`,
-      "console.log(JSON.stringify({ value: m.value, stats: c.stats, trace: m.trace().split('\\n')[1] }));",
+      // Twice: the second trace comes through the formatted-frame cache and must read the same.
+      "const [t1, t2] = [1, 2].map(() => m.trace());",
+      "console.log(JSON.stringify({ value: m.value, stats: c.stats, trace: t1.split('\\n')[1], same: t1 === t2 }));",
     ].join("\n");
     const run = () => spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8" });
     const first = run();
@@ -138,6 +218,7 @@ describe("install", () => {
       value: 0,
       stats: { hits: 0, misses: 2 },
       trace: expect.stringContaining(`${path.join(root, "lib.ts")}:5:20`),
+      same: true,
     });
     expect(JSON.parse(run().stdout).stats).toEqual({ hits: 2, misses: 0 });
   });
