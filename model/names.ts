@@ -23,10 +23,22 @@ export const NAMES = {
   nginx: "nginx",
   kong: "kong",
   kongProxy: "kong-proxy",
+  /** Headless: the primary StatefulSet's governing Service (its pod's DNS name). */
   mysql: "mysql",
+  /** Headless: the read replicas' governing Service. */
   mysqlRead: "mysql-read",
   mysqlReplica: "mysql-replica",
+  /** Headless: Redis's governing Service. */
   redis: "redis",
+  /**
+   * What clients connect to: a ClusterIP beside each governing Service, as etcd-client beside etcd.
+   * A stable address: a pod's restart changes its IP, which a headless name would serve stale from
+   * DNS caches for up to their TTL (30 s in the local cluster's CoreDNS); a ClusterIP follows the
+   * ready endpoints at once and balances reads over the replicas per connection.
+   */
+  mysqlClient: "mysql-client",
+  mysqlReadClient: "mysql-read-client",
+  redisClient: "redis-client",
   etcd: "etcd",
   etcdClient: "etcd-client",
   push: "push",

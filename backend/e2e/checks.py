@@ -315,9 +315,9 @@ def rate_limit(c: Ctx) -> Result:
 
 # --- reads spread over the replicas ----------------------------------------------------------
 
-# Opens n new connections to the service's read database exactly as its pool does (Django's
-# parameters from the pod's settings, the host picked by app.dbpool's _spread) and asks each which
-# server it reached.
+# Opens n new connections to the service's read database as its pool does (Django's parameters
+# from the pod's settings: the mysql-read-client Service, which balances per connection) and asks
+# each which server it reached.
 READ_SPREAD_SNIPPET = r"""
 import collections, json, sys
 import django
@@ -327,7 +327,7 @@ from app.dbpool import base
 params = connections["replica"].get_connection_params()
 seen = collections.Counter()
 for _ in range(int(sys.argv[1])):
-    raw = base.mysql_base.Database.connect(**base._spread(params))
+    raw = base.mysql_base.Database.connect(**params)
     try:
         with raw.cursor() as cur:
             cur.execute("SELECT @@hostname")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
-from app.dbpool import spread
 from app.dbpool.pool import Pool, PoolTimeout
 
 
@@ -91,26 +89,3 @@ def test_discard_frees_the_slot() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         make(size=0)
-
-
-def test_new_connections_spread_over_every_address_of_the_name() -> None:
-    def resolve(host: str, port: int, type: int = 0) -> list[tuple[object, ...]]:
-        assert (host, port) == ("mysql-read", 3306)
-        # glibc's order (longest common prefix first), which would pin every connection to .3.
-        return [(2, type, 6, "", (ip, port)) for ip in ("10.244.0.3", "10.244.0.5", "10.244.0.200")]
-
-    picks = [spread.pick_address("mysql-read", 3306, resolve=resolve) for _ in range(300)]
-    assert set(picks) == {"10.244.0.3", "10.244.0.5", "10.244.0.200"}
-    # Roughly even: each of 3 gets 100 expected; 50 is beyond 7 standard deviations below.
-    assert min(picks.count(ip) for ip in set(picks)) > 50
-
-
-def test_a_name_that_does_not_resolve_is_left_for_the_connection_to_report() -> None:
-    def fail(host: str, port: int, type: int = 0) -> list[tuple[object, ...]]:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    assert spread.pick_address("mysql-read", 3306, resolve=fail) == "mysql-read"
-
-
-def test_the_real_resolver_gives_an_address_of_the_name() -> None:
-    assert spread.pick_address("localhost", 3306) in {"127.0.0.1", "::1"}

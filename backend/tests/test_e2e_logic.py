@@ -405,7 +405,7 @@ def test_run_moves_stops_after_a_failed_up_and_refuses_a_wrong_start() -> None:
 def test_read_spread_needs_every_ready_replica_reached_and_nothing_else() -> None:
     replicas = ["mysql-replica-0", "mysql-replica-1"]
     assert checks.judge_read_spread({"mysql-replica-0": 14, "mysql-replica-1": 16}, replicas)[0]
-    # glibc's order without the backend's pick: every connection to the replica of the longest prefix.
+    # What a headless name would give: glibc orders same-subnet addresses, so one replica takes all.
     ok, detail = checks.judge_read_spread({"mysql-replica-0": 30}, replicas)
     assert not ok and "none reached mysql-replica-1" in detail
     ok, detail = checks.judge_read_spread({"mysql-replica-0": 15, "mysql-replica-1": 14, "mysql-0": 1}, replicas)

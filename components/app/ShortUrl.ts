@@ -32,7 +32,7 @@ export class ShortUrl extends pulumi.ComponentResource {
     const conf = openrestyConf({
       shortUrl: su,
       listenPort: PORTS.shortUrl,
-      redis: { host: serviceHost(NAMES.redis, args.namespace), port: PORTS.redis, db: su.redisDb },
+      redis: { host: serviceHost(NAMES.redisClient, args.namespace), port: PORTS.redis, db: su.redisDb },
       resolver: "kube-dns.kube-system.svc.cluster.local",
       modules: su.modules,
     });

@@ -69,8 +69,8 @@ export function appSettings(service: ServiceSpec, model: StageModel, namespace: 
     service: service.name,
     layer: service.layer,
     database: service.mysql && {
-      host: host(NAMES.mysql),
-      readHost: host(model.replicaReaders.has(service.name) ? NAMES.mysqlRead : NAMES.mysql),
+      host: host(NAMES.mysqlClient),
+      readHost: host(model.replicaReaders.has(service.name) ? NAMES.mysqlReadClient : NAMES.mysqlClient),
       port: PORTS.mysql,
       name: service.mysql.schema,
       user: service.mysql.user,
@@ -79,7 +79,7 @@ export function appSettings(service: ServiceSpec, model: StageModel, namespace: 
       adopt: service.mysql.adopt.length > 0 ? service.mysql.adopt.map((a) => ({ from: a.from, apps: [...a.apps] })) : undefined,
     },
     cache: service.redis && {
-      host: host(NAMES.redis),
+      host: host(NAMES.redisClient),
       port: PORTS.redis,
       db: service.redis.db,
       prefix: service.redis.prefix,

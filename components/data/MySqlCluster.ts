@@ -1,7 +1,7 @@
 /**
- * MySQL (MariaDB) with GTID replication: the primary StatefulSet `mysql` (writes, Service `mysql`),
- * and, when the spec asks, read replicas as their own StatefulSet `mysql-replica` beside it
- * (reads, Service `mysql-read`). Adding replicas never touches the primary: a new replica clones the
+ * MySQL (MariaDB) with GTID replication: the primary StatefulSet `mysql` (writes, Service
+ * `mysql-client`), and, when the spec asks, read replicas as their own StatefulSet `mysql-replica`
+ * beside it (reads, Service `mysql-read-client`; governing Services `mysql` and `mysql-read`). Adding replicas never touches the primary: a new replica clones the
  * primary in its init container, then follows it by GTID. A bootstrap Job keeps the replication
  * user and each service's schema and user in place (idempotent), with passwords from Secrets.
  */
@@ -42,6 +42,12 @@ export interface MySqlClusterArgs {
   /** A MySQL user's password. */
   readonly userPassword: (user: string) => pulumi.Output<string>;
   readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
+}
+
+/** The Kubernetes names of a StatefulSet's governing Service and of its clients' Service. */
+interface ServicePair {
+  readonly governing: string;
+  readonly client: string;
 }
 
 /** One MariaDB StatefulSet: the primary or the read replicas. */
@@ -120,7 +126,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
       extraInit: [this.installInit(m)],
       guard: "protected",
     });
-    this.service(`${name}-service`, NAMES.mysql, NAMES.mysql, ns);
+    this.services(`${name}-service`, `${name}-client`, { governing: NAMES.mysql, client: NAMES.mysqlClient }, NAMES.mysql, ns);
     this.bootstrapJob(name, args, users, [primary, admin, ...userSecrets]);
     if (m.readReplicas > 0) this.readReplicas(name, args);
     this.registerOutputs({});
@@ -155,7 +161,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
                     "sh",
                     "-c",
                     // MYSQL_PWD keeps the password off the command line (and out of `ps`).
-                    `set -e; sh -c "$BOOTSTRAP" | MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -h ${serviceHost(NAMES.mysql, ns)} -P ${PORTS.mysql} -uroot`,
+                    `set -e; sh -c "$BOOTSTRAP" | MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -h ${serviceHost(NAMES.mysqlClient, ns)} -P ${PORTS.mysql} -uroot`,
                   ],
                   env: [
                     { name: "BOOTSTRAP", value: bootstrap },
@@ -200,7 +206,7 @@ export class MySqlCluster extends pulumi.ComponentResource {
     const m = args.mysql;
     const ns = args.namespace;
     const init = replicaInitScript({
-      primaryHost: serviceHost(NAMES.mysql, ns),
+      primaryHost: serviceHost(NAMES.mysqlClient, ns),
       port: PORTS.mysql,
       replUserEnv: "REPL_USER",
       replPasswordEnv: "REPL_PASSWORD",
@@ -232,7 +238,13 @@ export class MySqlCluster extends pulumi.ComponentResource {
       extraInit: [cloneInit],
       guard: "retained",
     });
-    this.service(`${name}-read`, NAMES.mysqlRead, NAMES.mysqlReplica, ns);
+    this.services(
+      `${name}-read`,
+      `${name}-read-client`,
+      { governing: NAMES.mysqlRead, client: NAMES.mysqlReadClient },
+      NAMES.mysqlReplica,
+      ns,
+    );
     if (m.readReplicas > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-replica-pdb`,
@@ -246,24 +258,27 @@ export class MySqlCluster extends pulumi.ComponentResource {
   }
 
   /**
-   * The StatefulSet's governing Service (its `serviceName`), headless as kube-score asks: the name
-   * resolves to the ready pods themselves. Clients of `mysql` reach the one primary pod; reads over
-   * `mysql-read` are spread by the backend, which picks one of the replicas' addresses per new
-   * connection (backend/app/dbpool/spread.py), as the ClusterIP this was before did.
+   * A StatefulSet's two Services: the governing one (its `serviceName`), headless as kube-score
+   * asks, which gives each pod its DNS name; and the ClusterIP clients connect to (NAMES.mysqlClient).
    */
-  private service(pulumiName: string, k8sName: string, selectName: string, ns: string): void {
-    new k8s.core.v1.Service(
-      pulumiName,
-      {
-        metadata: { name: k8sName, namespace: ns, labels: labels(selectName, "database", "data") },
-        spec: {
-          clusterIP: "None",
-          selector: selectorLabels(selectName),
-          ports: [{ name: "mysql", port: PORTS.mysql, targetPort: "mysql" }],
+  private services(governingPulumiName: string, clientPulumiName: string, names: ServicePair, selectName: string, ns: string): void {
+    for (const [pulumiName, k8sName, headless] of [
+      [governingPulumiName, names.governing, true],
+      [clientPulumiName, names.client, false],
+    ] as const) {
+      new k8s.core.v1.Service(
+        pulumiName,
+        {
+          metadata: { name: k8sName, namespace: ns, labels: labels(selectName, "database", "data") },
+          spec: {
+            ...(headless ? { clusterIP: "None" } : {}),
+            selector: selectorLabels(selectName),
+            ports: [{ name: "mysql", port: PORTS.mysql, targetPort: "mysql" }],
+          },
         },
-      },
-      { parent: this },
-    );
+        { parent: this },
+      );
+    }
   }
 
   /** A MariaDB StatefulSet: server_id from the ordinal, the cnf from the spec, its own volume. */

@@ -47,20 +47,25 @@ export class RedisCache extends pulumi.ComponentResource {
       { metadata: { name: `${NAMES.redis}-config`, namespace: ns, labels: lbl }, data: { "redis.conf": conf } },
       { parent: this },
     );
-    new k8s.core.v1.Service(
-      `${name}-service`,
-      {
-        metadata: { name: NAMES.redis, namespace: ns, labels: lbl },
-        // Headless: the StatefulSet's governing Service (its pod's DNS name); clients of the one pod
-        // resolve straight to it.
-        spec: {
-          clusterIP: "None",
-          selector: selectorLabels(NAMES.redis),
-          ports: [{ name: "redis", port: PORTS.redis, targetPort: "redis" }],
+    // The governing Service (headless: the pod's DNS name) and the ClusterIP clients connect to
+    // (NAMES.redisClient: a stable address through the pod's restarts).
+    for (const [pulumiName, k8sName, headless] of [
+      [`${name}-service`, NAMES.redis, true],
+      [`${name}-client`, NAMES.redisClient, false],
+    ] as const) {
+      new k8s.core.v1.Service(
+        pulumiName,
+        {
+          metadata: { name: k8sName, namespace: ns, labels: lbl },
+          spec: {
+            ...(headless ? { clusterIP: "None" } : {}),
+            selector: selectorLabels(NAMES.redis),
+            ports: [{ name: "redis", port: PORTS.redis, targetPort: "redis" }],
+          },
         },
-      },
-      { parent: this },
-    );
+        { parent: this },
+      );
+    }
     const account = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       { metadata: { name: NAMES.redis, namespace: ns, labels: lbl }, automountServiceAccountToken: false },
@@ -118,7 +123,7 @@ export class RedisCache extends pulumi.ComponentResource {
       { ...protectedData, dependsOn: [secret, config, account] },
     );
 
-    this.host = serviceHost(NAMES.redis, ns);
+    this.host = serviceHost(NAMES.redisClient, ns);
     this.port = PORTS.redis;
     this.secretName = SECRETS.redis;
     this.registerOutputs({ host: this.host, port: this.port, secretName: this.secretName });

@@ -134,7 +134,7 @@ export function serverIdScript(base: number, opts: ServerIdOptions = {}): string
 }
 
 export interface ReplicaInitOptions {
-  /** The primary's address, e.g. `mysql-0.mysql.<ns>.svc.cluster.local` or the `mysql` Service. */
+  /** The primary's address, e.g. the `mysql-client` Service (a stable address through restarts). */
   readonly primaryHost: string;
   readonly port: number;
   /** Env vars holding the replication user's name and password. */

@@ -207,7 +207,7 @@ export class Stage extends pulumi.ComponentResource {
           nginx: spec.edge.nginx,
           namespace: ns,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
-          redis: { host: host(NAMES.redis), port: PORTS.redis },
+          redis: { host: host(NAMES.redisClient), port: PORTS.redis },
           conf: {
             upstreams: routed.map((s) => ({ name: s.name, host: host(s.name), port: s.port, routes: s.routes })),
             push:
@@ -236,7 +236,7 @@ export class Stage extends pulumi.ComponentResource {
           push: spec.push,
           shortUrl: spec.shortUrl,
           endpoints,
-          redis: { host: host(NAMES.redis), port: PORTS.redis, database: 0 },
+          redis: { host: host(NAMES.redisClient), port: PORTS.redis, database: 0 },
           credentials: args.credentials,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
           placement: args.kongPlacement,

@@ -12,7 +12,6 @@ pymysql.install_as_MySQLdb()
 from django.db.backends.mysql import base as mysql_base  # noqa: E402 - after install_as_MySQLdb
 
 from .pool import Pool, PoolTimeout  # noqa: E402
-from .spread import pick_address  # noqa: E402
 
 _pools: dict[str, Pool[Any]] = {}
 _pools_lock = threading.Lock()
@@ -48,20 +47,12 @@ def _alive(raw: Any) -> bool:
         return False
 
 
-def _spread(params: dict[str, Any]) -> dict[str, Any]:
-    """The connection's parameters with the host replaced by one of its addresses (app.dbpool.spread)."""
-    host = params.get("host")
-    if not host:
-        return params
-    return params | {"host": pick_address(host, int(params.get("port") or 3306))}
-
-
 def pool_for(key: str, params: dict[str, Any], size: int, max_age: float, timeout: float) -> Pool[Any]:
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
             pool = Pool(
-                connect=lambda: mysql_base.Database.connect(**_spread(params)),
+                connect=lambda: mysql_base.Database.connect(**params),
                 close=lambda c: c.close(),
                 alive=_alive,
                 size=size,

@@ -189,6 +189,23 @@ describe.each(STAGES)("data tier of stage %s", (stage) => {
     }
   });
 
+  it("gives clients a ClusterIP beside each governing Service, selecting the same pods (a stable address through restarts)", () => {
+    const services = ofType(b(), K8S.service);
+    const pairs = [
+      ["mysql", "mysql-client"],
+      ["redis", "redis-client"],
+      ...(specs[stage].data.mysql.readReplicas > 0 ? [["mysql-read", "mysql-read-client"]] : []),
+    ];
+    for (const [governing, client] of pairs) {
+      const g = object(b(), K8S.service, governing).inputs.spec as { selector: Record<string, string> };
+      const c = services.filter((s) => meta(s).name === client).map((s) => s.inputs.spec as { clusterIP?: string; selector: unknown });
+      expect({ client, specs: c.map((x) => ({ clusterIP: x.clusterIP, selector: x.selector })) }).toEqual({
+        client,
+        specs: [{ clusterIP: undefined, selector: g.selector }],
+      });
+    }
+  });
+
   it("bootstraps MySQL after the primary and every Secret it reads, replaced (not patched) when its SQL changes", () => {
     const job = object(b(), K8S.job, "mysql-bootstrap");
     const needed = [object(b(), K8S.statefulSet, "mysql"), ...ofType(b(), K8S.secret).filter((s) => meta(s).name?.startsWith("mysql-"))];
