@@ -1,8 +1,9 @@
 /**
  * MySQL (MariaDB) with GTID replication: the primary StatefulSet `mysql` (writes, Service
  * `mysql-client`), and, when the spec asks, read replicas as their own StatefulSet `mysql-replica`
- * beside it (reads, Service `mysql-read-client`; governing Services `mysql` and `mysql-read`). Adding replicas never touches the primary: a new replica clones the
- * primary in its init container, then follows it by GTID. A bootstrap Job keeps the replication
+ * beside it (reads, Service `mysql-read-client`; governing Services `mysql` and `mysql-read`).
+ * Adding replicas never touches the primary: a new replica clones the primary in its init
+ * container, then follows it by GTID. A bootstrap Job keeps the replication
  * user and each service's schema and user in place (idempotent), with passwords from Secrets.
  */
 import * as k8s from "@pulumi/kubernetes";
@@ -21,7 +22,7 @@ import {
   SERVER_ID_CNF,
   serverIdScript,
 } from "./mysqlReplication";
-import { dataOptions, statefulSetBasics, type DataGuard } from "./stateful";
+import { dataOptions, statefulSetBasics, statefulSetServices, type DataGuard } from "./stateful";
 
 /** The mariadb image's mysql user. */
 const MYSQL_UID = 999;
@@ -42,12 +43,6 @@ export interface MySqlClusterArgs {
   /** A MySQL user's password. */
   readonly userPassword: (user: string) => pulumi.Output<string>;
   readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
-}
-
-/** The Kubernetes names of a StatefulSet's governing Service and of its clients' Service. */
-interface ServicePair {
-  readonly governing: string;
-  readonly client: string;
 }
 
 /** One MariaDB StatefulSet: the primary or the read replicas. */
@@ -73,6 +68,8 @@ const CONF_DIR = "/etc/mysql/conf.d";
 const DEFAULTS_FILE = `${CONF_DIR}/stagecraft.cnf`;
 const DATA_DIR = "/var/lib/mysql";
 const SOCKET = "/run/mysqld/mysqld.sock";
+/** The port both Services of each StatefulSet publish (the pods' port is named "mysql"). */
+const MYSQL_PORT = { name: "mysql", port: PORTS.mysql };
 const SERVER_ARGS = [`--defaults-file=${DEFAULTS_FILE}`];
 
 const adminEnv = (key: string, envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: SECRETS.mysqlAdmin, key } } });
@@ -126,7 +123,14 @@ export class MySqlCluster extends pulumi.ComponentResource {
       extraInit: [this.installInit(m)],
       guard: "protected",
     });
-    this.services(`${name}-service`, `${name}-client`, { governing: NAMES.mysql, client: NAMES.mysqlClient }, NAMES.mysql, ns);
+    statefulSetServices(this, {
+      governing: { pulumiName: `${name}-service`, name: NAMES.mysql },
+      client: { pulumiName: `${name}-client`, name: NAMES.mysqlClient },
+      namespace: ns,
+      labels: labels(NAMES.mysql, "database", "data"),
+      selectName: NAMES.mysql,
+      port: MYSQL_PORT,
+    });
     this.bootstrapJob(name, args, users, [primary, admin, ...userSecrets]);
     if (m.readReplicas > 0) this.readReplicas(name, args);
     this.registerOutputs({});
@@ -238,43 +242,20 @@ export class MySqlCluster extends pulumi.ComponentResource {
       extraInit: [cloneInit],
       guard: "retained",
     });
-    this.services(
-      `${name}-read`,
-      `${name}-read-client`,
-      { governing: NAMES.mysqlRead, client: NAMES.mysqlReadClient },
-      NAMES.mysqlReplica,
-      ns,
-    );
+    statefulSetServices(this, {
+      governing: { pulumiName: `${name}-read`, name: NAMES.mysqlRead },
+      client: { pulumiName: `${name}-read-client`, name: NAMES.mysqlReadClient },
+      namespace: ns,
+      labels: labels(NAMES.mysqlReplica, "database", "data"),
+      selectName: NAMES.mysqlReplica,
+      port: MYSQL_PORT,
+    });
     if (m.readReplicas > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-replica-pdb`,
         {
           metadata: { name: NAMES.mysqlReplica, namespace: ns, labels: labels(NAMES.mysqlReplica, "database", "data") },
           spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(NAMES.mysqlReplica) } },
-        },
-        { parent: this },
-      );
-    }
-  }
-
-  /**
-   * A StatefulSet's two Services: the governing one (its `serviceName`), headless as kube-score
-   * asks, which gives each pod its DNS name; and the ClusterIP clients connect to (NAMES.mysqlClient).
-   */
-  private services(governingPulumiName: string, clientPulumiName: string, names: ServicePair, selectName: string, ns: string): void {
-    for (const [pulumiName, k8sName, headless] of [
-      [governingPulumiName, names.governing, true],
-      [clientPulumiName, names.client, false],
-    ] as const) {
-      new k8s.core.v1.Service(
-        pulumiName,
-        {
-          metadata: { name: k8sName, namespace: ns, labels: labels(selectName, "database", "data") },
-          spec: {
-            ...(headless ? { clusterIP: "None" } : {}),
-            selector: selectorLabels(selectName),
-            ports: [{ name: "mysql", port: PORTS.mysql, targetPort: "mysql" }],
-          },
         },
         { parent: this },
       );

@@ -5,10 +5,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
+import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../../model/names";
 import { configHash, container, podSecurity, scratch } from "../lib/pod";
 import type { RedisSpec } from "../../spec/schema";
-import { dataOptions, statefulSetBasics } from "./stateful";
+import { dataOptions, statefulSetBasics, statefulSetServices } from "./stateful";
 import { redisConf } from "./redisConf";
 
 const REDIS_UID = 999;
@@ -47,25 +47,14 @@ export class RedisCache extends pulumi.ComponentResource {
       { metadata: { name: `${NAMES.redis}-config`, namespace: ns, labels: lbl }, data: { "redis.conf": conf } },
       { parent: this },
     );
-    // The governing Service (headless: the pod's DNS name) and the ClusterIP clients connect to
-    // (NAMES.redisClient: a stable address through the pod's restarts).
-    for (const [pulumiName, k8sName, headless] of [
-      [`${name}-service`, NAMES.redis, true],
-      [`${name}-client`, NAMES.redisClient, false],
-    ] as const) {
-      new k8s.core.v1.Service(
-        pulumiName,
-        {
-          metadata: { name: k8sName, namespace: ns, labels: lbl },
-          spec: {
-            ...(headless ? { clusterIP: "None" } : {}),
-            selector: selectorLabels(NAMES.redis),
-            ports: [{ name: "redis", port: PORTS.redis, targetPort: "redis" }],
-          },
-        },
-        { parent: this },
-      );
-    }
+    statefulSetServices(this, {
+      governing: { pulumiName: `${name}-service`, name: NAMES.redis },
+      client: { pulumiName: `${name}-client`, name: NAMES.redisClient },
+      namespace: ns,
+      labels: lbl,
+      selectName: NAMES.redis,
+      port: { name: "redis", port: PORTS.redis },
+    });
     const account = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       { metadata: { name: NAMES.redis, namespace: ns, labels: lbl }, automountServiceAccountToken: false },

@@ -3,7 +3,7 @@
  * volumeClaimTemplates, podManagementPolicy) come only from here and only from stable inputs, so a
  * stage move can never force the provider to replace a database.
  */
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { selectorLabels } from "../../model/names";
 
@@ -41,4 +41,40 @@ export function statefulSetBasics(
     // The volumes outlive the StatefulSet: deleting or scaling it never deletes data.
     persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
   };
+}
+
+/** A StatefulSet's two Services, by Pulumi name and Kubernetes name. */
+export interface StatefulSetServices {
+  /** Headless, the StatefulSet's `serviceName` (kube-score's statefulset-has-servicename): each pod's DNS name. */
+  readonly governing: { readonly pulumiName: string; readonly name: string };
+  /**
+   * The ClusterIP clients connect to: a stable address through a pod's restart (a headless name's
+   * stale answers in DNS caches cost a 15 s outage on the real node), balanced per connection.
+   */
+  readonly client: { readonly pulumiName: string; readonly name: string };
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  /** The StatefulSet's name, whose pods both select. */
+  readonly selectName: string;
+  readonly port: { readonly name: string; readonly port: number };
+}
+
+export function statefulSetServices(parent: pulumi.Resource, a: StatefulSetServices): void {
+  for (const [s, headless] of [
+    [a.governing, true],
+    [a.client, false],
+  ] as const) {
+    new k8s.core.v1.Service(
+      s.pulumiName,
+      {
+        metadata: { name: s.name, namespace: a.namespace, labels: a.labels },
+        spec: {
+          ...(headless ? { clusterIP: "None" } : {}),
+          selector: selectorLabels(a.selectName),
+          ports: [{ name: a.port.name, port: a.port.port, targetPort: a.port.name }],
+        },
+      },
+      { parent },
+    );
+  }
 }
