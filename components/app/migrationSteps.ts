@@ -23,11 +23,10 @@ export function migrationStepList(service: ServiceSpec): MigrationStep[] {
 }
 
 /** The pod spec's `initContainers` (absent when only one step) and `containers`, built by `make`. */
-export function migrationSteps<C>(service: ServiceSpec, make: (step: MigrationStep) => C): { initContainers?: C[]; containers: C[] } {
-  return inOrder(migrationStepList(service), make);
-}
-
-function inOrder<C>(steps: readonly MigrationStep[], make: (step: MigrationStep) => C): { initContainers?: C[]; containers: C[] } {
+export function stepContainers<C>(
+  steps: readonly MigrationStep[],
+  make: (step: MigrationStep) => C,
+): { initContainers?: C[]; containers: C[] } {
   const made = steps.map(make);
   const last = made.pop() as C;
   return made.length > 0 ? { initContainers: made, containers: [last] } : { containers: [last] };
@@ -57,7 +56,7 @@ export function migrationPod(a: MigrationPodArgs): k8s.types.input.core.v1.PodSp
     serviceAccountName: a.serviceAccount,
     automountServiceAccountToken: false,
     securityContext: podSecurity(APP_UID),
-    ...inOrder(a.steps, (step) =>
+    ...stepContainers(a.steps, (step) =>
       container({ name: step.name, image: s.image, resources: s.resources, command: step.command, env: a.env, volumeMounts: mounts }),
     ),
     volumes: [tmp.volume, { name: "job-config", configMap: { name: a.configMap } }],

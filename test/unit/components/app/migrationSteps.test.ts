@@ -1,4 +1,4 @@
-import { migrationStepList, migrationSteps } from "../../../../components/app/migrationSteps";
+import { migrationStepList, stepContainers } from "../../../../components/app/migrationSteps";
 import type { ServiceSpec } from "../../../../spec/schema";
 import { stageModelOf } from "../../../lib/stacks";
 
@@ -8,11 +8,13 @@ const service = (stage: string, name: string): ServiceSpec => {
   return s;
 };
 
-describe("migrationSteps", () => {
+describe("migration steps", () => {
   test("a service that adopts nothing migrates in the Job's one container (no init container)", () => {
     const web = service("mvc", "web");
     expect(migrationStepList(web).map((s) => s.name)).toEqual(["migrate"]);
-    expect(migrationSteps(web, (s) => s.command.join(" "))).toEqual({ containers: ["python manage.py migrate --noinput"] });
+    expect(stepContainers(migrationStepList(web), (s) => s.command.join(" "))).toEqual({
+      containers: ["python manage.py migrate --noinput"],
+    });
   });
 
   test("an adopting owner migrates first (init container), then adopts (the Job's container)", () => {
@@ -21,7 +23,7 @@ describe("migrationSteps", () => {
       ["split", "feed"],
       ["ddd", "content-data"],
     ] as const)
-      expect(migrationSteps(service(stage, name), (s) => s.command.join(" "))).toEqual({
+      expect(stepContainers(migrationStepList(service(stage, name)), (s) => s.command.join(" "))).toEqual({
         initContainers: ["python manage.py migrate --noinput"],
         containers: ["python manage.py adopt"],
       });
