@@ -43,12 +43,6 @@ export const PENDING: readonly Pending[] = [
     change:
       "a StatefulSet's serviceName must name a headless Service (its pods' DNS identity): make Services mysql, mysql-read and redis headless (clusterIP is immutable: the Service is replaced once, which holds no data; serviceName stays), and give celery-beat a headless Service in charts/service",
   },
-  {
-    check: "container-security-context-user-group-id",
-    objects: "*",
-    change:
-      "data and edge pods run as their image's uid (mysql/redis 999, nginx 101, kong 1000, etcd 1001, openresty nobody): run them as uid/gid >= 10000 (podSecurity), so an escaped process maps to no host user, as the app images (backend, tormq: APP_UID 10001) already do; writable paths already sit on emptyDirs and fsGroup-owned volumes",
-  },
 ];
 
 /** The cluster version the stages target (the local cluster's; EKS's window starts above it). */
