@@ -41,10 +41,13 @@ export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
 /**
  * Pod-level baseline for a uid from workloadIds.ts: runs as uid:uid, and the pod's volumes belong to
  * group uid. fsGroupChangePolicy OnRootMismatch: the kubelet re-groups a volume only when its root
- * is not already group uid with g+rwx and setgid, which is cheap on every start and also what moves
- * a volume written under another id (an earlier image uid, or a rollback) to this one: it then sets
- * group uid on every file, adds g+rw (and g+x, setgid on directories, so 0700 becomes 2770), and the
- * server reads and writes files another uid owns through its group.
+ * is not already group uid with g+rwx and setgid, so a restart costs nothing, while a volume written
+ * under another id (the images' old uids, or a rollback to them) is moved once: every file gets
+ * group uid and g+rw, every directory also g+x and setgid (MariaDB's 0700 becomes 2770), and the
+ * server uses files another uid owns through its group (test/conformance/uidMove.test.ts). The
+ * kubelet does this for emptyDirs, EBS volumes (the EBS CSI driver's default fsGroupPolicy,
+ * ReadWriteOnceWithFSType) and `local` PVs, never for hostPath ones: the local cluster's provisioner
+ * makes local PVs for that reason.
  */
 export function podSecurity(uid: number): PodSecurityContext {
   if (!Number.isInteger(uid) || uid < FIRST_UNMAPPED_ID)
