@@ -180,9 +180,9 @@ export function planLocalMoves(volumes: Volume[], root: string): VolumeAction[] 
 }
 
 // --- the loop --------------------------------------------------------------------------------
-type Kubectl = (args: string[], input?: string) => string;
+export type Kubectl = (args: string[], input?: string) => string;
 
-function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
+export function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
   return (args, input) => {
     const r = spawnSync(kubectlBin, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 30_000 });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr.trim()}`);
@@ -199,24 +199,28 @@ export function reconcileOnce(kubectl: Kubectl, pool: string[], volumeRoot: stri
   }
   const claims = JSON.parse(kubectl(["get", "pvc", "-A", "-o", "json"])).items as Claim[];
   const volumes = JSON.parse(kubectl(["get", "pv", "-o", "json"])).items as Volume[];
-  for (const a of planVolumes(claims, volumes, volumeRoot)) {
-    if (a.kind === "create") {
-      fs.mkdirSync(a.dir, { recursive: true, mode: 0o777 });
-      fs.chmodSync(a.dir, 0o777); // any pod user may own its data dir: the images run as non-root users
-      kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
-      log(`volume ${(a.pv.metadata as { name: string }).name}: ${a.dir}`);
-    } else if (a.kind === "to-local") {
-      // The PV is in use, so its pv-protection finalizer would hold the delete: lift it.
-      kubectl(["delete", "pv", a.name, "--wait=false"]);
-      kubectl(["patch", "pv", a.name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
-      kubectl(["wait", "--for=delete", `pv/${a.name}`, "--timeout=30s"]);
-      kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
-      log(`volume ${a.name}: now a local PV over the same directory (was hostPath)`);
-    } else {
-      fs.rmSync(a.dir, { recursive: true, force: true });
-      kubectl(["delete", "pv", a.name, "--wait=false"]);
-      log(`volume ${a.name}: deleted with ${a.dir}`);
-    }
+  for (const a of planVolumes(claims, volumes, volumeRoot)) applyVolumeAction(kubectl, a, log);
+}
+
+/** Carries out one planned volume action. */
+export function applyVolumeAction(kubectl: Kubectl, a: VolumeAction, log: (s: string) => void): void {
+  if (a.kind === "create") {
+    fs.mkdirSync(a.dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(a.dir, 0o777); // any pod user may own its data dir: the images run as non-root users
+    kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
+    log(`volume ${(a.pv.metadata as { name: string }).name}: ${a.dir}`);
+  } else if (a.kind === "to-local") {
+    // The PV is in use, so its pv-protection finalizer would hold the delete: lift it. The claim is
+    // Lost for the moment the PV is away, and Bound again once the PV is back with its claimRef.
+    kubectl(["delete", "pv", a.name, "--wait=false"]);
+    kubectl(["patch", "pv", a.name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+    kubectl(["wait", "--for=delete", `pv/${a.name}`, "--timeout=30s"]);
+    kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
+    log(`volume ${a.name}: now a local PV over the same directory (was hostPath)`);
+  } else {
+    fs.rmSync(a.dir, { recursive: true, force: true });
+    kubectl(["delete", "pv", a.name, "--wait=false"]);
+    log(`volume ${a.name}: deleted with ${a.dir}`);
   }
 }
 
