@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../../model/names";
 import { container, probes, scratch } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { ShortUrlSpec } from "../../spec/schema";
 import { CONFIG_DIR, configMount } from "./appPod";
 import { ENV } from "./appSettings";
@@ -12,8 +13,8 @@ import { openrestyConf } from "./openrestyConf";
 import { serviceChart } from "./serviceChart";
 import { serviceValues } from "./serviceValues";
 
-/** OpenResty's image runs its workers as nobody; the master runs as that uid too. */
-const OPENRESTY_UID = 65534;
+/** nginx + Lua, unprivileged (master and workers): it writes only its temp paths, on the /tmp emptyDir. */
+const OPENRESTY_UID = workloadId("openresty");
 
 export interface ShortUrlArgs {
   readonly shortUrl: ShortUrlSpec;

@@ -6,9 +6,10 @@ import type * as k8s from "@pulumi/kubernetes";
 import { etcdUserSecret, mysqlUserSecret, PASSWORD_KEY, SECRETS } from "../../model/names";
 import type { ServiceSpec } from "../../spec/schema";
 import { ENV, type AppSettings } from "./appSettings";
+import { workloadId } from "../lib/workloadIds";
 
 /** The image contract: app images run as this uid and read config from CONFIG_DIR. */
-export const APP_UID = 10001;
+export const APP_UID = workloadId("app");
 export const CONFIG_DIR = "/etc/stagecraft";
 
 /**

@@ -8,13 +8,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { etcdUserSecret, labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { container, NODE_TAINTS_POLICY, contentHash, podSecurity, scratch } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { EtcdSpec, ServiceSpec } from "../../spec/schema";
 import { etcdAuthPlan, etcdAuthScript, etcdPasswordEnv, type EtcdAuthPlan } from "./etcdAuth";
 import { etcdPdbMinAvailable, etcdStatefulSetArgs } from "./etcdFlags";
 import { dataOptions, statefulSetBasics } from "./stateful";
 
 /** etcd's images run as root by default; it needs no privilege, so it runs as an arbitrary uid. */
-const ETCD_UID = 1001;
+const ETCD_UID = workloadId("etcd");
 const DATA_DIR = "/var/lib/etcd/data";
 const LABELS = labels(NAMES.etcd, "registry", "data");
 

@@ -10,6 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, mysqlUserSecret, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels, serviceHost } from "../../model/names";
 import { configHash, container, contentHash, podSecurity, scratch, spread } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { MySqlSpec, ServiceSpec } from "../../spec/schema";
 import { myCnf } from "./myCnf";
 import {
@@ -24,8 +25,8 @@ import {
 } from "./mysqlReplication";
 import { dataOptions, statefulSetBasics, statefulSetServices, type DataGuard } from "./stateful";
 
-/** The mariadb image's mysql user. */
-const MYSQL_UID = 999;
+/** The mariadb image's mysql user has the same id (images/mariadb). */
+const MYSQL_UID = workloadId("mysql");
 const REPL_USER = "replicator";
 const ROOT_KEY = "root-password";
 const REPL_KEY = "replication-password";

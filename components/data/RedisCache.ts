@@ -7,11 +7,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, serviceHost } from "../../model/names";
 import { configHash, container, podSecurity, scratch } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { RedisSpec } from "../../spec/schema";
 import { dataOptions, statefulSetBasics, statefulSetServices } from "./stateful";
 import { redisConf } from "./redisConf";
 
-const REDIS_UID = 999;
+/** The redis image's redis user has the same id (images/redis). */
+const REDIS_UID = workloadId("redis");
 const AUTH_INCLUDE = "/run/redis/auth.conf";
 
 export interface RedisCacheArgs {

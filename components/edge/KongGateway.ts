@@ -8,12 +8,21 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS } from "../../model/names";
 import { CONFIG_HASH_ANNOTATION, container, contentHash, probes, scratch } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { KongSpec, PushSpec, ServiceSpec, ShortUrlSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { KONG_SECRET_ENV, kongYaml, type Endpoint } from "./kongConfig";
 
-/** The kong image runs as the `kong` user. */
-const KONG_UID = 1000;
+/**
+ * Kong's image names a `kong` user (uid 1000), but Kong does not need it: Kong writes only under its
+ * prefix and /tmp (both emptyDirs here, KONG_PREFIX below), and it emits nginx's `user` directive
+ * only when started as root (Kong/kong#964), so master and workers run as whatever uid the pod
+ * gives. Kong's own Helm chart dropped its default uid 1000 for that reason, to run under the
+ * arbitrary uids OpenShift assigns (Kong/charts#138); Kong's maintainers call non-root fine
+ * (Kong/kubernetes-ingress-controller#4102). Kong cannot run here (no image), so this is unproven
+ * on the real node: Kong's pods sit on the local cluster's KWOK nodes.
+ */
+const KONG_UID = workloadId("kong");
 const CONFIG_PATH = "/etc/kong/declarative/kong.yml";
 
 export interface KongGatewayArgs {

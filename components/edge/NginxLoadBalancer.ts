@@ -8,12 +8,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels, NAMES, PASSWORD_KEY, PORTS, SECRETS, selectorLabels } from "../../model/names";
 import { configHash, container, probes, scratch } from "../lib/pod";
+import { workloadId } from "../lib/workloadIds";
 import type { NginxSpec } from "../../spec/schema";
 import { edgeWorkload } from "./edgeWorkload";
 import { nginxConf, type NginxConfInput } from "./nginxConf";
 
-/** Debian-built nginx runs its unprivileged master as www-data's uid in Stagecraft's image. */
-const NGINX_UID = 101;
+/**
+ * nginx runs unprivileged, master included (it skips the `user` directive when not root); the
+ * nginx-nchan image's nginx user has the same id (images/nginx-nchan). Every path it writes is on an emptyDir.
+ */
+const NGINX_UID = workloadId("nginx");
 /** Where the nginx image keeps the nchan module (a Debian nginx build with libnginx-mod-nchan). */
 export const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
 /** nchan keeps channels in Redis so a message published on one replica reaches subscribers on all. */

@@ -6,6 +6,7 @@
 import { createHash } from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type { ResourcesSpec } from "../../spec/schema";
+import { FIRST_UNMAPPED_ID } from "./workloadIds";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -37,8 +38,22 @@ export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-/** Pod-level baseline for a given uid (images differ: nginx 101, redis 999, mysql 999, …). */
+/**
+ * Pod-level baseline for a uid from workloadIds.ts: runs as uid:uid, and the pod's volumes belong to
+ * group uid. fsGroupChangePolicy OnRootMismatch: the kubelet re-groups a volume only when its root
+ * is not already group uid with g+rwx and setgid, so a restart costs nothing, while a volume written
+ * under another id (the images' old uids, or a rollback to them) is moved once: every file gets
+ * group uid and g+rw, every directory also g+x and setgid (MariaDB's 0700 becomes 2770), and the
+ * server uses files another uid owns through its group (test/conformance/uidMove.test.ts). The
+ * kubelet does this for emptyDirs, EBS volumes (the EBS CSI driver's default fsGroupPolicy,
+ * ReadWriteOnceWithFSType) and `local` PVs, never for hostPath ones: the local cluster's provisioner
+ * makes local PVs for that reason.
+ */
 export function podSecurity(uid: number): PodSecurityContext {
+  if (!Number.isInteger(uid) || uid < FIRST_UNMAPPED_ID)
+    throw new Error(
+      `pod uid ${uid} is not a whole number >= ${FIRST_UNMAPPED_ID}: it could be a user of the node. Fix: take it from workloadId()`,
+    );
   return {
     runAsNonRoot: true,
     runAsUser: uid,

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import { workloadId } from "../../components/lib/workloadIds";
 import { run } from "../lib/proc";
 import { eventually, useFreeClusterPorts } from "../lib/testCluster";
 
@@ -58,10 +59,10 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec:
-      securityContext: { runAsUser: 101, runAsNonRoot: true }
+      securityContext: { runAsUser: ${workloadId("nginx")}, runAsNonRoot: true }
       containers:
         - name: nginx
-          image: stagecraft.local/nginx-nchan:bookworm-1
+          image: stagecraft.local/nginx-nchan:bookworm-2
           imagePullPolicy: Never
           command: [nginx, -e, stderr, -c, /etc/web/nginx.conf, -g, "daemon off;"]
           ports: [{ containerPort: 8080 }]
@@ -93,10 +94,10 @@ apiVersion: v1
 kind: Pod
 metadata: { name: redis }
 spec:
-  securityContext: { runAsUser: 999, runAsGroup: 999, fsGroup: 999 }
+  securityContext: { runAsUser: ${workloadId("redis")}, runAsGroup: ${workloadId("redis")}, fsGroup: ${workloadId("redis")} }
   containers:
     - name: redis
-      image: stagecraft.local/redis:bookworm-1
+      image: stagecraft.local/redis:bookworm-2
       imagePullPolicy: Never
       command: [sh, -c, 'exec redis-server --requirepass "$PASSWORD" --appendonly yes --dir /data']
       env: [{ name: PASSWORD, valueFrom: { secretKeyRef: { name: redis, key: password } } }]
@@ -116,16 +117,16 @@ apiVersion: v1
 kind: Pod
 metadata: { name: mariadb }
 spec:
-  securityContext: { runAsUser: 999, runAsGroup: 999, fsGroup: 999 }
+  securityContext: { runAsUser: ${workloadId("mysql")}, runAsGroup: ${workloadId("mysql")}, fsGroup: ${workloadId("mysql")} }
   initContainers:
     - name: init
-      image: stagecraft.local/mariadb:bookworm-1
+      image: stagecraft.local/mariadb:bookworm-2
       imagePullPolicy: Never
       command: [sh, -c, 'test -d /var/lib/mysql/mysql || mariadb-install-db --datadir=/var/lib/mysql --skip-test-db --auth-root-authentication-method=socket --auth-root-socket-user=mysql']
       volumeMounts: [{ name: data, mountPath: /var/lib/mysql }]
   containers:
     - name: mariadb
-      image: stagecraft.local/mariadb:bookworm-1
+      image: stagecraft.local/mariadb:bookworm-2
       imagePullPolicy: Never
       command: [mariadbd, --datadir=/var/lib/mysql, --socket=/run/mysqld/mysqld.sock, --bind-address=0.0.0.0]
       readinessProbe: { exec: { command: [mariadb-admin, --socket=/run/mysqld/mysqld.sock, ping] }, periodSeconds: 2 }

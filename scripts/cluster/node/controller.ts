@@ -1,10 +1,10 @@
 /**
  * Two small controllers the real node needs and no Debian package or served Go module gives in a
  * form that builds and runs here: a LoadBalancer address allocator (a host-local pool, routed to the
- * node's bridge; kube-proxy DNATs the address to the Service's pods) and a hostPath volume
- * provisioner for the `standard` StorageClass (a directory per claim under the node's state dir,
- * deleted with its claim). The planners are pure (tested); `runController` polls the API with
- * kubectl every two seconds and applies what they plan.
+ * node's bridge; kube-proxy DNATs the address to the Service's pods) and a volume provisioner for
+ * the `standard` StorageClass (a directory per claim under the node's state dir, deleted with its
+ * claim). The planners are pure (tested); `runController` polls the API with kubectl every two
+ * seconds and applies what they plan.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -64,10 +64,22 @@ export interface Claim {
 }
 export interface Volume {
   metadata: { name: string; annotations?: Record<string, string> };
-  spec: { hostPath?: { path: string }; claimRef?: { namespace?: string; name?: string; uid?: string } };
+  spec: {
+    hostPath?: { path: string; type?: string };
+    local?: { path: string };
+    claimRef?: { namespace?: string; name?: string; uid?: string; apiVersion?: string; kind?: string };
+    [field: string]: unknown;
+  };
   status?: { phase?: string };
 }
-export type VolumeAction = { kind: "create"; dir: string; pv: Record<string, unknown> } | { kind: "delete"; dir: string; name: string };
+export type VolumeAction =
+  | { kind: "create"; dir: string; pv: Record<string, unknown> }
+  | { kind: "delete"; dir: string; name: string }
+  | { kind: "to-local"; name: string; pv: Record<string, unknown> };
+
+/** The directory behind one of our volumes: a `local` PV's path, or a hostPath PV's (made before local PVs). */
+const volumeDir = (v: Volume): string | undefined => v.spec.local?.path ?? v.spec.hostPath?.path;
+const ours = (v: Volume): boolean => v.metadata.annotations?.["pv.kubernetes.io/provisioned-by"] === PROVISIONER;
 
 /**
  * For each claim the PV controller handed to this provisioner (its storage-provisioner annotation,
@@ -106,7 +118,10 @@ export function planVolumes(claims: Claim[], volumes: Volume[], root: string): V
             name: c.metadata.name,
             uid: c.metadata.uid,
           },
-          hostPath: { path: dir, type: "DirectoryOrCreate" },
+          // A `local` PV, not hostPath: the kubelet applies a pod's fsGroup to local volumes (it
+          // re-groups the files on mount, as it does for EBS volumes on EKS) and to hostPath never,
+          // so a pod whose uid changes would lose access to files an earlier uid wrote.
+          local: { path: dir },
           nodeAffinity: {
             required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] }] },
           },
@@ -115,20 +130,59 @@ export function planVolumes(claims: Claim[], volumes: Volume[], root: string): V
     });
   }
   for (const v of volumes) {
-    if (v.metadata.annotations?.["pv.kubernetes.io/provisioned-by"] !== PROVISIONER) continue;
+    if (!ours(v)) continue;
     if (v.status?.phase !== "Released" && v.status?.phase !== "Failed") continue;
-    const dir = v.spec.hostPath?.path;
+    const dir = volumeDir(v);
     // Only a directory this provisioner made (under root) is ever deleted.
     if (!dir || path.dirname(dir) !== root) continue;
     actions.push({ kind: "delete", dir, name: v.metadata.name });
   }
+  actions.push(...planLocalMoves(volumes, root));
   return actions;
 }
 
-// --- the loop --------------------------------------------------------------------------------
-type Kubectl = (args: string[], input?: string) => string;
+/**
+ * Our hostPath PVs (a cluster made before local PVs) in use or waiting for a claim become `local`
+ * PVs over the same directory, so fsGroup works on them too. A PV's source cannot change in place:
+ * the PV is deleted and made again under the same name, claim (uid included) and node, and the PV
+ * controller binds the claim to it again. The directory is untouched (deleting a PV object deletes
+ * no data; only this controller deletes directories, of Released PVs).
+ */
+export function planLocalMoves(volumes: Volume[], root: string): VolumeAction[] {
+  return volumes.flatMap((v): VolumeAction[] => {
+    const dir = v.spec.hostPath?.path;
+    if (!ours(v) || !dir || path.dirname(dir) !== root) return [];
+    if (v.status?.phase !== "Bound" && v.status?.phase !== "Available") return [];
+    const rest: Record<string, unknown> = { ...v.spec };
+    delete rest.hostPath;
+    const claimRef = v.spec.claimRef
+      ? {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          namespace: v.spec.claimRef.namespace,
+          name: v.spec.claimRef.name,
+          uid: v.spec.claimRef.uid,
+        }
+      : undefined;
+    return [
+      {
+        kind: "to-local",
+        name: v.metadata.name,
+        pv: {
+          apiVersion: "v1",
+          kind: "PersistentVolume",
+          metadata: { name: v.metadata.name, annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
+          spec: { ...rest, ...(claimRef ? { claimRef } : {}), local: { path: dir } },
+        },
+      },
+    ];
+  });
+}
 
-function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
+// --- the loop --------------------------------------------------------------------------------
+export type Kubectl = (args: string[], input?: string) => string;
+
+export function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
   return (args, input) => {
     const r = spawnSync(kubectlBin, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 30_000 });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr.trim()}`);
@@ -145,17 +199,28 @@ export function reconcileOnce(kubectl: Kubectl, pool: string[], volumeRoot: stri
   }
   const claims = JSON.parse(kubectl(["get", "pvc", "-A", "-o", "json"])).items as Claim[];
   const volumes = JSON.parse(kubectl(["get", "pv", "-o", "json"])).items as Volume[];
-  for (const a of planVolumes(claims, volumes, volumeRoot)) {
-    if (a.kind === "create") {
-      fs.mkdirSync(a.dir, { recursive: true, mode: 0o777 });
-      fs.chmodSync(a.dir, 0o777); // any pod user may own its data dir: the images run as non-root users
-      kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
-      log(`volume ${(a.pv.metadata as { name: string }).name}: ${a.dir}`);
-    } else {
-      fs.rmSync(a.dir, { recursive: true, force: true });
-      kubectl(["delete", "pv", a.name, "--wait=false"]);
-      log(`volume ${a.name}: deleted with ${a.dir}`);
-    }
+  for (const a of planVolumes(claims, volumes, volumeRoot)) applyVolumeAction(kubectl, a, log);
+}
+
+/** Carries out one planned volume action. */
+export function applyVolumeAction(kubectl: Kubectl, a: VolumeAction, log: (s: string) => void): void {
+  if (a.kind === "create") {
+    fs.mkdirSync(a.dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(a.dir, 0o777); // any pod user may own its data dir: the images run as non-root users
+    kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
+    log(`volume ${(a.pv.metadata as { name: string }).name}: ${a.dir}`);
+  } else if (a.kind === "to-local") {
+    // The PV is in use, so its pv-protection finalizer would hold the delete: lift it. The claim is
+    // Lost for the moment the PV is away, and Bound again once the PV is back with its claimRef.
+    kubectl(["delete", "pv", a.name, "--wait=false"]);
+    kubectl(["patch", "pv", a.name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+    kubectl(["wait", "--for=delete", `pv/${a.name}`, "--timeout=30s"]);
+    kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
+    log(`volume ${a.name}: now a local PV over the same directory (was hostPath)`);
+  } else {
+    fs.rmSync(a.dir, { recursive: true, force: true });
+    kubectl(["delete", "pv", a.name, "--wait=false"]);
+    log(`volume ${a.name}: deleted with ${a.dir}`);
   }
 }
 

@@ -61,7 +61,7 @@ test("an image the project cannot build: the field and the nearest image it buil
   );
   expect(msg).toMatch(/redis would stay in ErrImagePull/);
   expect(msg).toMatch(
-    /Fix: name the image the project builds for it: pulumi config set --path 'spec\.data\.redis\.image' stagecraft\.local\/redis:bookworm-1 --stack local/,
+    /Fix: name the image the project builds for it: pulumi config set --path 'spec\.data\.redis\.image' stagecraft\.local\/redis:bookworm-2 --stack local/,
   );
 });
 
@@ -78,9 +78,9 @@ test("a KWOK-only cluster runs no container: no image is needed", () => {
 });
 
 test.each([
-  ["docker.io/library/redis:7.2", "stagecraft.local/redis:bookworm-1"],
-  ["mariadb:11.4", "stagecraft.local/mariadb:bookworm-1"],
-  ["ghcr.io/x/nginx-nchn:1", "stagecraft.local/nginx-nchan:bookworm-1"],
+  ["docker.io/library/redis:7.2", "stagecraft.local/redis:bookworm-2"],
+  ["mariadb:11.4", "stagecraft.local/mariadb:bookworm-2"],
+  ["ghcr.io/x/nginx-nchn:1", "stagecraft.local/nginx-nchan:bookworm-2"],
   ["docker.io/library/kong:3.9.1", undefined],
 ])("similarImage(%s) = %s", (ref, want) => {
   expect(similarImage(ref, [...buildable.keys()])).toBe(want);

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { buildArgs, contextHash, included, mayHoldIncluded, parseCatalog, pushTarget, wheelsKey } from "../../../../scripts/images/catalog";
+import { APP_UID } from "../../../../components/app/appPod";
 
 const root = path.resolve(__dirname, "../../../..");
 
@@ -57,11 +58,9 @@ test("every Dockerfile builds FROM the Debian base, scratch or its own earlier s
 test("the app images run as a uid kube-score accepts (>= 10000), the one the pods set", () => {
   const dockerfile = fs.readFileSync(path.join(root, "backend/Dockerfile"), "utf8");
   const user = /^USER\s+(\d+):(\d+)\s*$/m.exec(dockerfile);
-  const appPod = fs.readFileSync(path.join(root, "components/app/appPod.ts"), "utf8");
-  const uid = /export const APP_UID = (\d+);/.exec(appPod);
   expect(Number(user?.[1])).toBeGreaterThanOrEqual(10000);
   expect(user?.[2]).toBe(user?.[1]);
-  expect(uid?.[1]).toBe(user?.[1]);
+  expect(APP_UID).toBe(Number(user?.[1]));
 });
 
 test("context paths: include list (all when absent), never __pycache__ or .pyc", () => {

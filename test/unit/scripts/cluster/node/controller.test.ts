@@ -1,5 +1,6 @@
 import {
   assignAddresses,
+  planLocalMoves,
   planVolumes,
   poolAddresses,
   PROVISIONER,
@@ -77,7 +78,7 @@ test("a claim handed to us after scheduling gets a directory and a PV pre-bound 
         capacity: { storage: "5Gi" },
         persistentVolumeReclaimPolicy: "Delete",
         claimRef: { namespace: "ns", name: "data-0", uid: "uid-data-0" },
-        hostPath: { path: "/v/ns_data-0_uid-data-0" },
+        local: { path: "/v/ns_data-0_uid-data-0" },
         nodeAffinity: {
           required: {
             nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["stagecraft-node"] }] }],
@@ -86,6 +87,12 @@ test("a claim handed to us after scheduling gets a directory and a PV pre-bound 
       },
     },
   });
+});
+
+test("the new PV is a local one (the kubelet applies fsGroup to it), never hostPath (it never does)", () => {
+  const ours = { "volume.kubernetes.io/storage-provisioner": PROVISIONER, "volume.kubernetes.io/selected-node": "n" };
+  const [a] = planVolumes([claim("data-0", ours)], [], "/v");
+  expect(a.kind === "create" && (a.pv.spec as Record<string, unknown>).hostPath).toBeUndefined();
 });
 
 test("no second PV while the first is being bound", () => {
@@ -110,6 +117,72 @@ test("released volumes of ours are deleted with their directory; others and path
         mk("d", "/v/ns_d_3", "Released", "other"),
       ],
       "/v",
-    ),
+    ).filter((x) => x.kind === "delete"),
   ).toEqual([{ kind: "delete", dir: "/v/ns_a_1", name: "a" }]);
+});
+
+test("released local volumes of ours are deleted with their directory too", () => {
+  const v: Volume = {
+    metadata: { name: "a", annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
+    spec: { local: { path: "/v/ns_a_1" } },
+    status: { phase: "Released" },
+  };
+  expect(planVolumes([], [v], "/v")).toEqual([{ kind: "delete", dir: "/v/ns_a_1", name: "a" }]);
+});
+
+describe("planLocalMoves: our hostPath PVs of an older cluster become local PVs over the same directory", () => {
+  const affinity = {
+    required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["n"] }] }] },
+  };
+  const hostPathPv = (name: string, dir: string, phase: string, by = PROVISIONER): Volume => ({
+    metadata: { name, annotations: { "pv.kubernetes.io/provisioned-by": by } },
+    spec: {
+      storageClassName: "standard",
+      capacity: { storage: "5Gi" },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Delete",
+      volumeMode: "Filesystem",
+      claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: "ns", name: `data-${name}`, uid: `uid-${name}` },
+      hostPath: { path: dir, type: "DirectoryOrCreate" },
+      nodeAffinity: affinity,
+    },
+    status: { phase },
+  });
+
+  it("keeps name, claim (uid included), class, size, access, reclaim policy and node; swaps hostPath for local", () => {
+    expect(planLocalMoves([hostPathPv("a", "/v/ns_a_1", "Bound")], "/v")).toEqual([
+      {
+        kind: "to-local",
+        name: "a",
+        pv: {
+          apiVersion: "v1",
+          kind: "PersistentVolume",
+          metadata: { name: "a", annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
+          spec: {
+            storageClassName: "standard",
+            capacity: { storage: "5Gi" },
+            accessModes: ["ReadWriteOnce"],
+            persistentVolumeReclaimPolicy: "Delete",
+            volumeMode: "Filesystem",
+            claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: "ns", name: "data-a", uid: "uid-a" },
+            local: { path: "/v/ns_a_1" },
+            nodeAffinity: affinity,
+          },
+        },
+      },
+    ]);
+  });
+
+  it("leaves alone: local PVs, others' PVs, paths outside the root, and released ones (deleted instead)", () => {
+    const local: Volume = { ...hostPathPv("b", "/v/ns_b_2", "Bound"), spec: { local: { path: "/v/ns_b_2" } } };
+    const moves = planLocalMoves(
+      [local, hostPathPv("c", "/v/ns_c_3", "Bound", "other"), hostPathPv("d", "/etc", "Bound"), hostPathPv("e", "/v/ns_e_5", "Released")],
+      "/v",
+    );
+    expect(moves).toEqual([]);
+  });
+
+  it("runs in every reconcile: planVolumes plans the move too", () => {
+    expect(planVolumes([], [hostPathPv("a", "/v/ns_a_1", "Available")], "/v").map((x) => x.kind)).toEqual(["to-local"]);
+  });
 });
