@@ -75,11 +75,50 @@ export interface Volume {
 export type VolumeAction =
   | { kind: "create"; dir: string; pv: Record<string, unknown> }
   | { kind: "delete"; dir: string; name: string }
-  | { kind: "to-local"; name: string; pv: Record<string, unknown> };
+  | { kind: "to-local"; name: string; pv: Record<string, unknown> }
+  | { kind: "restore"; name: string; pv: Record<string, unknown> };
 
 /** The directory behind one of our volumes: a `local` PV's path, or a hostPath PV's (made before local PVs). */
 const volumeDir = (v: Volume): string | undefined => v.spec.local?.path ?? v.spec.hostPath?.path;
 const ours = (v: Volume): boolean => v.metadata.annotations?.["pv.kubernetes.io/provisioned-by"] === PROVISIONER;
+
+/** The directory a claim's volume lives in: one per claim, named after it (uid included). */
+const claimDir = (root: string, c: Claim): string => path.join(root, `${c.metadata.namespace}_${c.metadata.name}_${c.metadata.uid}`);
+const provisionedHere = (c: Claim): boolean => {
+  const a = c.metadata.annotations ?? {};
+  return (
+    a["volume.kubernetes.io/storage-provisioner"] === PROVISIONER || a["volume.beta.kubernetes.io/storage-provisioner"] === PROVISIONER
+  );
+};
+
+/** A `local` PV over `dir` on `node`, bound to claim `c` (uid included, so no other claim takes it). */
+function localPv(name: string, c: Claim, dir: string, node: string): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name, annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
+    spec: {
+      storageClassName: c.spec.storageClassName,
+      capacity: { storage: c.spec.resources?.requests?.storage ?? "1Gi" },
+      accessModes: c.spec.accessModes ?? ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Delete",
+      claimRef: {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        namespace: c.metadata.namespace,
+        name: c.metadata.name,
+        uid: c.metadata.uid,
+      },
+      // A `local` PV, not hostPath: the kubelet applies a pod's fsGroup to local volumes (it
+      // re-groups the files on mount, as it does for EBS volumes on EKS) and to hostPath never,
+      // so a pod whose uid changes would lose access to files an earlier uid wrote.
+      local: { path: dir },
+      nodeAffinity: {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] }] },
+      },
+    },
+  };
+}
 
 /**
  * For each claim the PV controller handed to this provisioner (its storage-provisioner annotation,
@@ -91,43 +130,18 @@ export function planVolumes(claims: Claim[], volumes: Volume[], root: string): V
   const boundTo = new Set(volumes.map((v) => v.spec.claimRef?.uid).filter(Boolean));
   for (const c of claims) {
     const a = c.metadata.annotations ?? {};
-    const ours =
-      a["volume.kubernetes.io/storage-provisioner"] === PROVISIONER || a["volume.beta.kubernetes.io/storage-provisioner"] === PROVISIONER;
-    if (!ours || c.status?.phase !== "Pending" || c.spec.volumeName || c.metadata.deletionTimestamp || boundTo.has(c.metadata.uid))
+    if (
+      !provisionedHere(c) ||
+      c.status?.phase !== "Pending" ||
+      c.spec.volumeName ||
+      c.metadata.deletionTimestamp ||
+      boundTo.has(c.metadata.uid)
+    )
       continue;
     const node = a["volume.kubernetes.io/selected-node"];
     if (!node) continue;
     const name = `pvc-${c.metadata.uid}`;
-    const dir = path.join(root, `${c.metadata.namespace}_${c.metadata.name}_${c.metadata.uid}`);
-    actions.push({
-      kind: "create",
-      dir,
-      pv: {
-        apiVersion: "v1",
-        kind: "PersistentVolume",
-        metadata: { name, annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
-        spec: {
-          storageClassName: c.spec.storageClassName,
-          capacity: { storage: c.spec.resources?.requests?.storage ?? "1Gi" },
-          accessModes: c.spec.accessModes ?? ["ReadWriteOnce"],
-          persistentVolumeReclaimPolicy: "Delete",
-          claimRef: {
-            apiVersion: "v1",
-            kind: "PersistentVolumeClaim",
-            namespace: c.metadata.namespace,
-            name: c.metadata.name,
-            uid: c.metadata.uid,
-          },
-          // A `local` PV, not hostPath: the kubelet applies a pod's fsGroup to local volumes (it
-          // re-groups the files on mount, as it does for EBS volumes on EKS) and to hostPath never,
-          // so a pod whose uid changes would lose access to files an earlier uid wrote.
-          local: { path: dir },
-          nodeAffinity: {
-            required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] }] },
-          },
-        },
-      },
-    });
+    actions.push({ kind: "create", dir: claimDir(root, c), pv: localPv(name, c, claimDir(root, c), node) });
   }
   for (const v of volumes) {
     if (!ours(v)) continue;
@@ -179,6 +193,23 @@ export function planLocalMoves(volumes: Volume[], root: string): VolumeAction[] 
   });
 }
 
+/**
+ * A claim whose PV is gone while its directory is still here (phase Lost): the PV is made again under
+ * its name, over that directory. It happens if a hostPath-to-local move stops between deleting the PV
+ * and creating it (a crash, a failed kubectl): without this the claim's data would sit unreachable.
+ * `exists` is the filesystem check, injected so the planner stays pure.
+ */
+export function planLostVolumes(claims: Claim[], volumes: Volume[], root: string, exists: (dir: string) => boolean): VolumeAction[] {
+  const names = new Set(volumes.map((v) => v.metadata.name));
+  return claims.flatMap((c): VolumeAction[] => {
+    const name = c.spec.volumeName;
+    const node = c.metadata.annotations?.["volume.kubernetes.io/selected-node"];
+    if (!provisionedHere(c) || c.status?.phase !== "Lost" || !name || !node || names.has(name) || c.metadata.deletionTimestamp) return [];
+    const dir = claimDir(root, c);
+    return exists(dir) ? [{ kind: "restore", name, pv: localPv(name, c, dir, node) }] : [];
+  });
+}
+
 // --- the loop --------------------------------------------------------------------------------
 export type Kubectl = (args: string[], input?: string) => string;
 
@@ -199,7 +230,8 @@ export function reconcileOnce(kubectl: Kubectl, pool: string[], volumeRoot: stri
   }
   const claims = JSON.parse(kubectl(["get", "pvc", "-A", "-o", "json"])).items as Claim[];
   const volumes = JSON.parse(kubectl(["get", "pv", "-o", "json"])).items as Volume[];
-  for (const a of planVolumes(claims, volumes, volumeRoot)) applyVolumeAction(kubectl, a, log);
+  const planned = [...planVolumes(claims, volumes, volumeRoot), ...planLostVolumes(claims, volumes, volumeRoot, fs.existsSync)];
+  for (const a of planned) applyVolumeAction(kubectl, a, log);
 }
 
 /** Carries out one planned volume action. */
@@ -217,6 +249,9 @@ export function applyVolumeAction(kubectl: Kubectl, a: VolumeAction, log: (s: st
     kubectl(["wait", "--for=delete", `pv/${a.name}`, "--timeout=30s"]);
     kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
     log(`volume ${a.name}: now a local PV over the same directory (was hostPath)`);
+  } else if (a.kind === "restore") {
+    kubectl(["create", "-f", "-"], JSON.stringify(a.pv));
+    log(`volume ${a.name}: made again over its directory (its claim was Lost)`);
   } else {
     fs.rmSync(a.dir, { recursive: true, force: true });
     kubectl(["delete", "pv", a.name, "--wait=false"]);

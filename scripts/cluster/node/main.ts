@@ -203,6 +203,10 @@ async function up(l: NodeLayout): Promise<void> {
     path.join(p.logs, "kube-router.log"),
     () => !host.alive(kr),
   );
+  // The controller keeps no state (it reads the API each round), so `up` on a running cluster
+  // restarts it: a checkout's newer controller takes over, e.g. the one that turns older hostPath
+  // PVs into local PVs before that checkout's pods need fsGroup on them.
+  await host.stop(ps["node-controller"], p.pids);
   host.start(ps["node-controller"], p.pids, p.logs);
 
   kubectl(["apply", "-f", "-"], storageClassManifest());

@@ -1,6 +1,7 @@
 import {
   assignAddresses,
   planLocalMoves,
+  planLostVolumes,
   planVolumes,
   poolAddresses,
   PROVISIONER,
@@ -184,5 +185,36 @@ describe("planLocalMoves: our hostPath PVs of an older cluster become local PVs 
 
   it("runs in every reconcile: planVolumes plans the move too", () => {
     expect(planVolumes([], [hostPathPv("a", "/v/ns_a_1", "Available")], "/v").map((x) => x.kind)).toEqual(["to-local"]);
+  });
+});
+
+describe("planLostVolumes: a Lost claim of ours gets its PV back over its directory", () => {
+  const ours = { "volume.kubernetes.io/storage-provisioner": PROVISIONER, "volume.kubernetes.io/selected-node": "n" };
+  const lost = (name: string, annotations = ours): Claim => {
+    const c = claim(name, annotations, "Lost");
+    return { ...c, spec: { ...c.spec, volumeName: `pvc-uid-${name}` } };
+  };
+  const here = (dirs: string[]) => (d: string) => dirs.includes(d);
+
+  it("makes the PV again under its name, bound to the same claim, over the claim's directory", () => {
+    const [a] = planLostVolumes([lost("data-0")], [], "/v", here(["/v/ns_data-0_uid-data-0"]));
+    expect(a.kind).toBe("restore");
+    if (a.kind !== "restore") return;
+    expect(a.name).toBe("pvc-uid-data-0");
+    expect(a.pv.metadata).toEqual({ name: "pvc-uid-data-0", annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } });
+    const spec = a.pv.spec as Record<string, unknown>;
+    expect(spec.local).toEqual({ path: "/v/ns_data-0_uid-data-0" });
+    expect(spec.claimRef).toMatchObject({ namespace: "ns", name: "data-0", uid: "uid-data-0" });
+  });
+
+  it("leaves alone: a claim whose directory is gone, whose PV exists, that is not Lost, or not ours", () => {
+    const dir = ["/v/ns_data-0_uid-data-0"];
+    expect(planLostVolumes([lost("data-0")], [], "/v", here([]))).toEqual([]);
+    const pv: Volume = { metadata: { name: "pvc-uid-data-0" }, spec: {}, status: { phase: "Bound" } };
+    expect(planLostVolumes([lost("data-0")], [pv], "/v", here(dir))).toEqual([]);
+    expect(planLostVolumes([{ ...lost("data-0"), status: { phase: "Bound" } }], [], "/v", here(dir))).toEqual([]);
+    expect(
+      planLostVolumes([lost("data-0", { ...ours, "volume.kubernetes.io/storage-provisioner": "other" })], [], "/v", here(dir)),
+    ).toEqual([]);
   });
 });
