@@ -146,6 +146,13 @@ export function pidsWithArg(needle: string): number[] {
 }
 
 // --- host state -----------------------------------------------------------------------------
+/** Writes `text` to `file` unless it already holds exactly that; true when it wrote. */
+export function writeIfChanged(file: string, text: string): boolean {
+  if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) return false;
+  fs.writeFileSync(file, text);
+  return true;
+}
+
 export function readSysctl(key: string): string | undefined {
   try {
     return fs.readFileSync(sysctlPath(key), "utf8").trim();

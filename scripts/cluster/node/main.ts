@@ -141,10 +141,12 @@ async function up(l: NodeLayout): Promise<void> {
   const ps = procs(l);
   for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniState, p.kubeletRoot, p.podLogs, p.volumes, p.logs, p.pids])
     fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(p.containerdConfig, containerdConfig(l));
-  fs.writeFileSync(path.join(p.cniConfDir, "10-stagecraft.conflist"), cniConflist(l));
-  fs.writeFileSync(p.kubeletConfig, kubeletConfig(l));
-  fs.writeFileSync(p.proxyConfig, kubeProxyConfig(l, path.join(p.kubeconfigs, "kube-proxy.kubeconfig")));
+  // Written only when they change: kube-proxy watches its config file and exits on any write to it
+  // (seen: "content of the proxy server's configuration file was updated" on an up of a running node).
+  host.writeIfChanged(p.containerdConfig, containerdConfig(l));
+  host.writeIfChanged(path.join(p.cniConfDir, "10-stagecraft.conflist"), cniConflist(l));
+  host.writeIfChanged(p.kubeletConfig, kubeletConfig(l));
+  host.writeIfChanged(p.proxyConfig, kubeProxyConfig(l, path.join(p.kubeconfigs, "kube-proxy.kubeconfig")));
   // The kubelet refuses a cgroup root that does not exist.
   for (const c of host.cgroupControllers()) {
     const dir = path.join(c, l.cgroupRoot);
