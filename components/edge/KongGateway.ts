@@ -14,13 +14,11 @@ import { edgeWorkload } from "./edgeWorkload";
 import { KONG_SECRET_ENV, kongYaml, type Endpoint } from "./kongConfig";
 
 /**
- * Kong's image names a `kong` user (uid 1000), but Kong does not need it: Kong writes only under its
- * prefix and /tmp (both emptyDirs here, KONG_PREFIX below), and it emits nginx's `user` directive
- * only when started as root (Kong/kong#964), so master and workers run as whatever uid the pod
- * gives. Kong's own Helm chart dropped its default uid 1000 for that reason, to run under the
- * arbitrary uids OpenShift assigns (Kong/charts#138); Kong's maintainers call non-root fine
- * (Kong/kubernetes-ingress-controller#4102). Kong cannot run here (no image), so this is unproven
- * on the real node: Kong's pods sit on the local cluster's KWOK nodes.
+ * Kong's image names a `kong` user (uid 1000), but Kong does not need that uid: it writes only under
+ * its prefix and /tmp (both emptyDirs here, KONG_PREFIX below), so it runs as whatever uid the pod
+ * gives, as under OpenShift's arbitrary uids (Kong's chart dropped its default uid 1000 for that
+ * once: Kong/charts#1003). Kong cannot run here (no image), so this is unproven on the real node:
+ * Kong's pods sit on the local cluster's KWOK nodes.
  */
 const KONG_UID = workloadId("kong");
 const CONFIG_PATH = "/etc/kong/declarative/kong.yml";
