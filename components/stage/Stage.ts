@@ -161,8 +161,9 @@ export class Stage extends pulumi.ComponentResource {
           })
         : undefined;
     const byName = new Map(spec.services.map((s) => [s.name, s]));
-    // Callees first, and each caller waits for them: in a stage move a caller's new pods (which
-    // now call out for data they used to hold) go live only once the callees serve.
+    // Callees first, and each caller's pods wait for them: in a stage move a caller's new pods
+    // (which now call out for data they used to hold) go live only once the callees serve. Only the
+    // rollout waits (rolloutAfter): the caller's migration needs the data tier, not its callees.
     const started = new Map<string, AppService>();
     for (const name of model.startOrder) {
       const s = byName.get(name) as ServiceSpec;
@@ -170,8 +171,15 @@ export class Stage extends pulumi.ComponentResource {
       const callees = s.calls.flatMap((c) => started.get(c) ?? []);
       const service = new AppService(
         s.name,
-        { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
-        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : []), ...callees),
+        {
+          service: s,
+          namespace: ns,
+          settings: appSettings(s, model, ns),
+          rpcConfig: rpc,
+          etcdAuth: etcdAuth && !!rpc,
+          rolloutAfter: callees,
+        },
+        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
       );
       started.set(name, service);
       app.push(service);

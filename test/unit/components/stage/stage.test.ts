@@ -69,22 +69,55 @@ describe.each(STAGES)("stage %s", (stage) => {
     expect(children(b).every((r) => !r.custom)).toBe(true);
   });
 
-  it("starts each service after the services it calls (a moved caller never goes live before its callees)", () => {
+  /** Every URN in the subtree rooted at `root` (the SDK records a dependency on a component as one on each resource under it). */
+  const under = (b: StageBuild, root: string): string[] => {
+    const kids = b.registrations.filter((r) => r.parent === root).map((r) => r.urn);
+    return [root, ...kids.flatMap((k) => under(b, k))];
+  };
+  /**
+   * What a registration waits for before the engine sees it: its own dependencies and, recursively,
+   * its parent's (the SDK registers a child only once its parent's URN is known, and a component only
+   * once what it depends on is created: a component's dependsOn holds every child back).
+   */
+  const waitsFor = (b: StageBuild, r: Registration | undefined): Set<string> => {
+    if (!r) return new Set();
+    const parent = b.registrations.find((p) => p.urn === r.parent);
+    return new Set([...r.dependencies, ...waitsFor(b, parent)]);
+  };
+  const service = (b: StageBuild, name: string) => {
+    const found = children(b).find((r) => r.type === "stagecraft:app:AppService" && r.name === name);
+    if (!found) throw new Error(`no AppService ${name}`);
+    return found;
+  };
+  const dataComponents = (b: StageBuild) => children(b).filter((r) => r.type.startsWith("stagecraft:data:"));
+
+  it("rolls each service's pods out after the services it calls (a moved caller never goes live before its callees)", () => {
     const b = builds[stage];
-    const services = children(b).filter((r) => r.type === "stagecraft:app:AppService");
-    // The SDK records a dependency on a component as one on each resource under it.
-    const under = (root: string): string[] => {
-      const kids = b.registrations.filter((r) => r.parent === root).map((r) => r.urn);
-      return [root, ...kids.flatMap(under)];
-    };
-    const within = new Map(services.map((r) => [r.name, new Set(under(r.urn))]));
     for (const s of b.loaded.spec.services) {
-      const deps = services.find((r) => r.name === s.name)?.dependencies ?? [];
-      const waitsFor = s.calls.filter((c) => deps.some((d) => within.get(c)?.has(d)));
-      expect({ service: s.name, waitsFor }).toEqual({
-        service: s.name,
-        waitsFor: s.calls,
+      const chart = childrenOf(b, service(b, s.name)).find((r) => r.type === K8S.chart);
+      const waits = waitsFor(b, chart);
+      // The callee's Deployment is rendered by its chart: waiting for the chart is waiting for it.
+      const waitsForCallee = s.calls.filter((c) => {
+        const calleeChart = childrenOf(b, service(b, c)).find((r) => r.type === K8S.chart);
+        return !!calleeChart && waits.has(calleeChart.urn);
       });
+      expect({ service: s.name, waitsFor: waitsForCallee }).toEqual({ service: s.name, waitsFor: s.calls });
+    }
+  });
+
+  it("runs a caller's migration without waiting for its callees, and only after the data tier", () => {
+    const b = builds[stage];
+    const data = dataComponents(b).flatMap((d) => under(b, d.urn).filter((u) => b.registrations.find((r) => r.urn === u)?.custom));
+    expect(data.length).toBeGreaterThan(0);
+    for (const s of b.loaded.spec.services) {
+      const own = childrenOf(b, service(b, s.name)).filter((r) => r.type !== K8S.chart);
+      expect(own.map((r) => r.type).includes(K8S.job)).toBe(!!s.migrate);
+      const callees = new Set(s.calls.flatMap((c) => under(b, service(b, c).urn)));
+      for (const r of own) {
+        const waits = waitsFor(b, r);
+        expect({ object: r.name, callees: [...waits].filter((u) => callees.has(u)) }).toEqual({ object: r.name, callees: [] });
+        expect({ object: r.name, missingData: data.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missingData: [] });
+      }
     }
   });
 
