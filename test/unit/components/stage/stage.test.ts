@@ -75,14 +75,22 @@ describe.each(STAGES)("stage %s", (stage) => {
     return [root, ...kids.flatMap((k) => under(b, k))];
   };
   /**
-   * What a registration waits for before the engine sees it: its own dependencies and, recursively,
-   * its parent's (the SDK registers a child only once its parent's URN is known, and a component only
-   * once what it depends on is created: a component's dependsOn holds every child back).
+   * What a registration waits for before the engine sees it: its dependencies and its parent (the
+   * SDK registers a child only once its parent's URN is known, and a component only once what it
+   * depends on is created: a component's dependsOn holds every child back), and what they wait for.
    */
-  const waitsFor = (b: StageBuild, r: Registration | undefined): Set<string> => {
+  const waitsFor = (b: StageBuild, r: Registration | undefined, seen = new Map<string, Set<string>>()): Set<string> => {
     if (!r) return new Set();
-    const parent = b.registrations.find((p) => p.urn === r.parent);
-    return new Set([...r.dependencies, ...waitsFor(b, parent)]);
+    const known = seen.get(r.urn);
+    if (known) return known;
+    const waits = new Set<string>();
+    seen.set(r.urn, waits);
+    const direct = [...r.dependencies, r.parent].filter((u) => u !== "");
+    for (const u of direct) {
+      const next = b.registrations.find((x) => x.urn === u);
+      for (const w of [u, ...waitsFor(b, next, seen)]) waits.add(w);
+    }
+    return waits;
   };
   const service = (b: StageBuild, name: string) => {
     const found = children(b).find((r) => r.type === "stagecraft:app:AppService" && r.name === name);
@@ -118,6 +126,36 @@ describe.each(STAGES)("stage %s", (stage) => {
         expect({ object: r.name, callees: [...waits].filter((u) => callees.has(u)) }).toEqual({ object: r.name, callees: [] });
         expect({ object: r.name, missingData: data.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missingData: [] });
       }
+    }
+  });
+
+  it("rolls the edge's Deployments out after the whole app tier, and creates the rest of the edge without waiting for it", () => {
+    const b = builds[stage];
+    const appTier = children(b).filter((r) => r.type.startsWith("stagecraft:app:") && r.type !== "stagecraft:app:AdoptionCatchUp");
+    // The app tier's workloads: the charts (a service's Deployment) and the custom objects.
+    const workloads = appTier.flatMap((c) =>
+      under(b, c.urn).filter((u) => {
+        const r = b.registrations.find((x) => x.urn === u);
+        return r?.custom || r?.type === K8S.chart;
+      }),
+    );
+    const appUrns = new Set(appTier.flatMap((c) => under(b, c.urn)));
+    const edges = children(b).filter((r) => r.type.startsWith("stagecraft:edge:"));
+    expect(edges).toHaveLength(1);
+    const objects = childrenOf(b, edges[0]);
+    const deployment = objects.find((r) => r.type === K8S.deployment);
+    const waits = waitsFor(b, deployment);
+    expect(workloads.filter((u) => !waits.has(u))).toEqual([]);
+    const rest = objects.filter((r) => r !== deployment);
+    expect(rest.map((r) => r.type)).toEqual(expect.arrayContaining([K8S.serviceAccount, K8S.pdb, K8S.service]));
+    expect(rest.some((r) => r.type === K8S.secret || r.type === K8S.configMap)).toBe(true);
+    for (const r of rest) {
+      const early = waitsFor(b, r);
+      // The LoadBalancer Service gets its address whether or not pods exist yet.
+      expect({ object: r.name, waitsFor: [...early].filter((u) => appUrns.has(u) || u === deployment?.urn) }).toEqual({
+        object: r.name,
+        waitsFor: [],
+      });
     }
   });
 
