@@ -98,6 +98,16 @@ describe.each(STAGES)("stage %s", (stage) => {
     return found;
   };
   const dataComponents = (b: StageBuild) => children(b).filter((r) => r.type.startsWith("stagecraft:data:"));
+  const appComponents = (b: StageBuild) =>
+    children(b).filter((r) => r.type.startsWith("stagecraft:app:") && r.type !== "stagecraft:app:AdoptionCatchUp");
+  /** The app tier's objects: its charts (which render the services' Deployments) and the rest. */
+  const appWorkloads = (b: StageBuild) =>
+    appComponents(b).flatMap((c) =>
+      under(b, c.urn).filter((u) => {
+        const r = b.registrations.find((x) => x.urn === u);
+        return r?.custom || r?.type === K8S.chart;
+      }),
+    );
 
   it("rolls each service's pods out after the services it calls (a moved caller never goes live before its callees)", () => {
     const b = builds[stage];
@@ -131,14 +141,8 @@ describe.each(STAGES)("stage %s", (stage) => {
 
   it("rolls the edge's Deployments out after the whole app tier, and creates the rest of the edge without waiting for it", () => {
     const b = builds[stage];
-    const appTier = children(b).filter((r) => r.type.startsWith("stagecraft:app:") && r.type !== "stagecraft:app:AdoptionCatchUp");
-    // The app tier's workloads: the charts (a service's Deployment) and the custom objects.
-    const workloads = appTier.flatMap((c) =>
-      under(b, c.urn).filter((u) => {
-        const r = b.registrations.find((x) => x.urn === u);
-        return r?.custom || r?.type === K8S.chart;
-      }),
-    );
+    const appTier = appComponents(b);
+    const workloads = appWorkloads(b);
     const appUrns = new Set(appTier.flatMap((c) => under(b, c.urn)));
     const edges = children(b).filter((r) => r.type.startsWith("stagecraft:edge:"));
     expect(edges).toHaveLength(1);
@@ -164,16 +168,16 @@ describe.each(STAGES)("stage %s", (stage) => {
     const catchUps = children(b).filter((r) => r.type === "stagecraft:app:AdoptionCatchUp");
     const adopting = b.loaded.spec.services.filter((s) => (s.mysql?.adopt.length ?? 0) > 0);
     expect(catchUps.map((r) => r.name).sort()).toEqual(adopting.map((s) => `${s.name}-adopt-late`).sort());
-    // The app tier's Deployments (callers, workers); the edge routes, it writes nothing.
-    const deployments = ofType(b, K8S.deployment)
-      .map((d) => d.urn)
-      .filter((u) => !u.includes("stagecraft:edge:"));
+    // The app tier (callers, workers: their Deployments are in their charts); the edge routes, it writes nothing.
+    const workloads = appWorkloads(b);
+    expect(workloads.length).toBeGreaterThan(0);
     for (const c of catchUps) {
       const job = childrenOf(b, c).find((r) => r.type === K8S.job);
       const service = c.name.replace(/-adopt-late$/, "");
       expect(job && meta(job).name).toBe(`${service}-adopt-late`);
       // Every one of them is rolled before the Job starts.
-      expect(deployments.filter((d) => !job?.dependencies.includes(d))).toEqual([]);
+      const waits = waitsFor(b, job);
+      expect(workloads.filter((u) => !waits.has(u))).toEqual([]);
       const pod = (job?.inputs.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
       expect(pod.metadata.labels["app.kubernetes.io/name"]).toBe(`${service}-migrate`);
       expect(containersOf(job as Registration)[0].command).toEqual(["python", "manage.py", "adopt", "--late"]);
