@@ -26,6 +26,14 @@ export interface AppServiceArgs {
   readonly rpcConfig?: string;
   /** True when etcd auth is on and the service talks to the registry. */
   readonly etcdAuth: boolean;
+  /**
+   * What the service's pods go live after (its callees' AppServices): only the chart waits for them.
+   * Not the component's `dependsOn`: the SDK registers a component only once every resource under
+   * its `dependsOn` is created (awaits included), and a child only once its parent's URN is known
+   * (prepareResource, @pulumi/pulumi runtime/resource.js), so that would hold every child back,
+   * the migration Job too, which touches only the service's own schema.
+   */
+  readonly rolloutAfter: pulumi.Resource[];
 }
 
 export class AppService extends pulumi.ComponentResource {
@@ -77,7 +85,10 @@ export class AppService extends pulumi.ComponentResource {
       service: { headless: false, ports: pod.ports },
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds,
     });
-    serviceChart(`${name}-chart`, args.namespace, values, { parent: this, dependsOn: migrate ? [migrate] : [] });
+    serviceChart(`${name}-chart`, args.namespace, values, {
+      parent: this,
+      dependsOn: [...(migrate ? [migrate] : []), ...args.rolloutAfter],
+    });
 
     this.serviceName = s.name;
     this.port = s.port;

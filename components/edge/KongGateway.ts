@@ -35,6 +35,12 @@ export interface KongGatewayArgs {
   /** Consumer credentials by their config key: Pulumi secrets. */
   readonly credentials: Readonly<Record<string, pulumi.Output<string>>>;
   readonly loadBalancerAnnotations: Record<string, string>;
+  /**
+   * What the Deployment waits for (the app tier, whose Services it routes to), so Kong nodes report
+   * ready only once their upstreams exist. Only the Deployment: its config Secret, ServiceAccount,
+   * PDB and LoadBalancer Service need none of it.
+   */
+  readonly rolloutAfter: pulumi.Resource[];
   /** Where Kong's pods go, from the target (local stacks: the KWOK nodes, where no container runs). */
   readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
@@ -124,7 +130,7 @@ export class KongGateway extends pulumi.ComponentResource {
           ports: [{ name: "http", port: 80, targetPort: "proxy" }],
           annotations: args.loadBalancerAnnotations,
         },
-        dependsOn: [secret],
+        dependsOn: [secret, ...args.rolloutAfter],
       },
       this,
     );

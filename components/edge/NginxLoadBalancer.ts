@@ -32,6 +32,12 @@ export interface NginxLoadBalancerArgs {
   /** Everything nginx.conf needs besides the spec: upstreams, push, short URL. */
   readonly conf: Omit<NginxConfInput, "nginx" | "listenPort" | "internalPort" | "modules">;
   readonly loadBalancerAnnotations: Record<string, string>;
+  /**
+   * What the Deployment waits for (the app tier): nginx resolves its upstreams' Service names when
+   * it starts and exits if one does not exist yet (seen on the real node). Only the Deployment: its
+   * ConfigMap, ServiceAccount, PDB and Services need none of it.
+   */
+  readonly rolloutAfter: pulumi.Resource[];
 }
 
 export class NginxLoadBalancer extends pulumi.ComponentResource {
@@ -105,7 +111,7 @@ export class NginxLoadBalancer extends pulumi.ComponentResource {
           ports: [{ name: "http", port: 80, targetPort: "http" }],
           annotations: args.loadBalancerAnnotations,
         },
-        dependsOn: [config],
+        dependsOn: [config, ...args.rolloutAfter],
       },
       this,
     );

@@ -21,6 +21,10 @@ export interface EdgeWorkloadArgs {
   readonly podAnnotations: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The public Service: name, ports and the target's load-balancer annotations. */
   readonly loadBalancer: { name: string; ports: k8s.types.input.core.v1.ServicePort[]; annotations: Record<string, string> };
+  /**
+   * What the Deployment alone waits for (its config, the upstreams' Services). The other objects
+   * wait for nothing here: the LoadBalancer Service gets its address whether or not pods exist yet.
+   */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Node selector and tolerations the target asks for (Kong on the local cluster's KWOK nodes), if any. */
   readonly placement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
@@ -76,7 +80,7 @@ export function edgeWorkload(prefix: string, a: EdgeWorkloadArgs, parent: pulumi
         ports: a.loadBalancer.ports,
       },
     },
-    { parent, dependsOn: [deployment] },
+    { parent },
   );
   return deployment;
 }

@@ -161,8 +161,9 @@ export class Stage extends pulumi.ComponentResource {
           })
         : undefined;
     const byName = new Map(spec.services.map((s) => [s.name, s]));
-    // Callees first, and each caller waits for them: in a stage move a caller's new pods (which
-    // now call out for data they used to hold) go live only once the callees serve.
+    // Callees first, and each caller's pods wait for them: in a stage move a caller's new pods
+    // (which now call out for data they used to hold) go live only once the callees serve. Only the
+    // rollout waits (rolloutAfter): the caller's migration needs the data tier, not its callees.
     const started = new Map<string, AppService>();
     for (const name of model.startOrder) {
       const s = byName.get(name) as ServiceSpec;
@@ -170,8 +171,15 @@ export class Stage extends pulumi.ComponentResource {
       const callees = s.calls.flatMap((c) => started.get(c) ?? []);
       const service = new AppService(
         s.name,
-        { service: s, namespace: ns, settings: appSettings(s, model, ns), rpcConfig: rpc, etcdAuth: etcdAuth && !!rpc },
-        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : []), ...callees),
+        {
+          service: s,
+          namespace: ns,
+          settings: appSettings(s, model, ns),
+          rpcConfig: rpc,
+          etcdAuth: etcdAuth && !!rpc,
+          rolloutAfter: callees,
+        },
+        this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
       );
       started.set(name, service);
       app.push(service);
@@ -190,9 +198,10 @@ export class Stage extends pulumi.ComponentResource {
   }
 
   /**
-   * The edge tier, after the app tier: nginx resolves its upstreams' Service names when it starts
-   * and exits if one does not exist yet (seen on the real node), so the Services must come first.
-   * Returns the names of its LoadBalancer Services.
+   * The edge tier. Its Deployments roll out after the app tier (`rolloutAfter`): nginx resolves its
+   * upstreams' Service names when it starts and exits if one does not exist yet (seen on the real
+   * node), so the Services must come first. Its config, ServiceAccount, PDB and LoadBalancer Service
+   * wait only for the namespace and Redis. Returns the names of its LoadBalancer Services.
    */
   private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache, app: pulumi.Resource[]): string[] {
     const { spec } = args.model;
@@ -207,6 +216,7 @@ export class Stage extends pulumi.ComponentResource {
           nginx: spec.edge.nginx,
           namespace: ns,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
+          rolloutAfter: app,
           redis: { host: host(NAMES.redisClient), port: PORTS.redis },
           conf: {
             upstreams: routed.map((s) => ({ name: s.name, host: host(s.name), port: s.port, routes: s.routes })),
@@ -217,7 +227,7 @@ export class Stage extends pulumi.ComponentResource {
             shortUrl: spec.shortUrl && { host: host(NAMES.shortUrl), port: PORTS.shortUrl, route: spec.shortUrl.route },
           },
         },
-        this.after(namespace, redis, ...app),
+        this.after(namespace, redis),
       );
       entryPoints.push(NAMES.nginx);
     }
@@ -239,9 +249,10 @@ export class Stage extends pulumi.ComponentResource {
           redis: { host: host(NAMES.redisClient), port: PORTS.redis, database: 0 },
           credentials: args.credentials,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
+          rolloutAfter: app,
           placement: args.kongPlacement,
         },
-        this.after(namespace, redis, ...app),
+        this.after(namespace, redis),
       );
       entryPoints.push(NAMES.kongProxy);
     }

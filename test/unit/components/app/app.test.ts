@@ -239,6 +239,7 @@ describe("the config hash of an AppService (mvc's web, built alone twice)", () =
           namespace: "stagecraft",
           settings: appSettings(service, stageModel(spec), "stagecraft"),
           etcdAuth: false,
+          rolloutAfter: [],
         }),
     );
     expect(b.error).toBeUndefined();

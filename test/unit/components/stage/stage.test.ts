@@ -69,21 +69,96 @@ describe.each(STAGES)("stage %s", (stage) => {
     expect(children(b).every((r) => !r.custom)).toBe(true);
   });
 
-  it("starts each service after the services it calls (a moved caller never goes live before its callees)", () => {
+  /** Every URN in the subtree rooted at `root` (the SDK records a dependency on a component as one on each resource under it). */
+  const under = (b: StageBuild, root: string): string[] => {
+    const kids = b.registrations.filter((r) => r.parent === root).map((r) => r.urn);
+    return [root, ...kids.flatMap((k) => under(b, k))];
+  };
+  /**
+   * What a registration waits for before the engine sees it: its dependencies and its parent (the
+   * SDK registers a child only once its parent's URN is known, and a component only once what it
+   * depends on is created: a component's dependsOn holds every child back), and what they wait for.
+   */
+  const waitsFor = (b: StageBuild, r: Registration | undefined, seen = new Map<string, Set<string>>()): Set<string> => {
+    if (!r) return new Set();
+    const known = seen.get(r.urn);
+    if (known) return known;
+    const waits = new Set<string>();
+    seen.set(r.urn, waits);
+    const direct = [...r.dependencies, r.parent].filter((u) => u !== "");
+    for (const u of direct) {
+      const next = b.registrations.find((x) => x.urn === u);
+      for (const w of [u, ...waitsFor(b, next, seen)]) waits.add(w);
+    }
+    return waits;
+  };
+  const service = (b: StageBuild, name: string) => {
+    const found = children(b).find((r) => r.type === "stagecraft:app:AppService" && r.name === name);
+    if (!found) throw new Error(`no AppService ${name}`);
+    return found;
+  };
+  const dataComponents = (b: StageBuild) => children(b).filter((r) => r.type.startsWith("stagecraft:data:"));
+  const appComponents = (b: StageBuild) =>
+    children(b).filter((r) => r.type.startsWith("stagecraft:app:") && r.type !== "stagecraft:app:AdoptionCatchUp");
+  /** The app tier's objects: its charts (which render the services' Deployments) and the rest. */
+  const appWorkloads = (b: StageBuild) =>
+    appComponents(b).flatMap((c) =>
+      under(b, c.urn).filter((u) => {
+        const r = b.registrations.find((x) => x.urn === u);
+        return r?.custom || r?.type === K8S.chart;
+      }),
+    );
+
+  it("rolls each service's pods out after the services it calls (a moved caller never goes live before its callees)", () => {
     const b = builds[stage];
-    const services = children(b).filter((r) => r.type === "stagecraft:app:AppService");
-    // The SDK records a dependency on a component as one on each resource under it.
-    const under = (root: string): string[] => {
-      const kids = b.registrations.filter((r) => r.parent === root).map((r) => r.urn);
-      return [root, ...kids.flatMap(under)];
-    };
-    const within = new Map(services.map((r) => [r.name, new Set(under(r.urn))]));
     for (const s of b.loaded.spec.services) {
-      const deps = services.find((r) => r.name === s.name)?.dependencies ?? [];
-      const waitsFor = s.calls.filter((c) => deps.some((d) => within.get(c)?.has(d)));
-      expect({ service: s.name, waitsFor }).toEqual({
-        service: s.name,
-        waitsFor: s.calls,
+      const chart = childrenOf(b, service(b, s.name)).find((r) => r.type === K8S.chart);
+      const waits = waitsFor(b, chart);
+      // The callee's Deployment is rendered by its chart: waiting for the chart is waiting for it.
+      const waitsForCallee = s.calls.filter((c) => {
+        const calleeChart = childrenOf(b, service(b, c)).find((r) => r.type === K8S.chart);
+        return !!calleeChart && waits.has(calleeChart.urn);
+      });
+      expect({ service: s.name, waitsFor: waitsForCallee }).toEqual({ service: s.name, waitsFor: s.calls });
+    }
+  });
+
+  it("runs a caller's migration without waiting for its callees, and only after the data tier", () => {
+    const b = builds[stage];
+    const data = dataComponents(b).flatMap((d) => under(b, d.urn).filter((u) => b.registrations.find((r) => r.urn === u)?.custom));
+    expect(data.length).toBeGreaterThan(0);
+    for (const s of b.loaded.spec.services) {
+      const own = childrenOf(b, service(b, s.name)).filter((r) => r.type !== K8S.chart);
+      expect(own.map((r) => r.type).includes(K8S.job)).toBe(!!s.migrate);
+      const callees = new Set(s.calls.flatMap((c) => under(b, service(b, c).urn)));
+      for (const r of own) {
+        const waits = waitsFor(b, r);
+        expect({ object: r.name, callees: [...waits].filter((u) => callees.has(u)) }).toEqual({ object: r.name, callees: [] });
+        expect({ object: r.name, missingData: data.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missingData: [] });
+      }
+    }
+  });
+
+  it("rolls the edge's Deployments out after the whole app tier, and creates the rest of the edge without waiting for it", () => {
+    const b = builds[stage];
+    const appTier = appComponents(b);
+    const workloads = appWorkloads(b);
+    const appUrns = new Set(appTier.flatMap((c) => under(b, c.urn)));
+    const edges = children(b).filter((r) => r.type.startsWith("stagecraft:edge:"));
+    expect(edges).toHaveLength(1);
+    const objects = childrenOf(b, edges[0]);
+    const deployment = objects.find((r) => r.type === K8S.deployment);
+    const waits = waitsFor(b, deployment);
+    expect(workloads.filter((u) => !waits.has(u))).toEqual([]);
+    const rest = objects.filter((r) => r !== deployment);
+    expect(rest.map((r) => r.type)).toEqual(expect.arrayContaining([K8S.serviceAccount, K8S.pdb, K8S.service]));
+    expect(rest.some((r) => r.type === K8S.secret || r.type === K8S.configMap)).toBe(true);
+    for (const r of rest) {
+      const early = waitsFor(b, r);
+      // The LoadBalancer Service gets its address whether or not pods exist yet.
+      expect({ object: r.name, waitsFor: [...early].filter((u) => appUrns.has(u) || u === deployment?.urn) }).toEqual({
+        object: r.name,
+        waitsFor: [],
       });
     }
   });
@@ -93,16 +168,16 @@ describe.each(STAGES)("stage %s", (stage) => {
     const catchUps = children(b).filter((r) => r.type === "stagecraft:app:AdoptionCatchUp");
     const adopting = b.loaded.spec.services.filter((s) => (s.mysql?.adopt.length ?? 0) > 0);
     expect(catchUps.map((r) => r.name).sort()).toEqual(adopting.map((s) => `${s.name}-adopt-late`).sort());
-    // The app tier's Deployments (callers, workers); the edge routes, it writes nothing.
-    const deployments = ofType(b, K8S.deployment)
-      .map((d) => d.urn)
-      .filter((u) => !u.includes("stagecraft:edge:"));
+    // The app tier (callers, workers: their Deployments are in their charts); the edge routes, it writes nothing.
+    const workloads = appWorkloads(b);
+    expect(workloads.length).toBeGreaterThan(0);
     for (const c of catchUps) {
       const job = childrenOf(b, c).find((r) => r.type === K8S.job);
       const service = c.name.replace(/-adopt-late$/, "");
       expect(job && meta(job).name).toBe(`${service}-adopt-late`);
       // Every one of them is rolled before the Job starts.
-      expect(deployments.filter((d) => !job?.dependencies.includes(d))).toEqual([]);
+      const waits = waitsFor(b, job);
+      expect(workloads.filter((u) => !waits.has(u))).toEqual([]);
       const pod = (job?.inputs.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
       expect(pod.metadata.labels["app.kubernetes.io/name"]).toBe(`${service}-migrate`);
       expect(containersOf(job as Registration)[0].command).toEqual(["python", "manage.py", "adopt", "--late"]);
