@@ -1,0 +1,173 @@
+/**
+ * Pure parts of the benchmark's real-node section (scripts/bench.ts, `BENCH_ONLY=node`): the stack
+ * it runs, the objects kubectl applies, the volumes it leaves behind. Kept apart so each can be
+ * unit-tested (test/unit/scripts/benchNode.test.ts) without a cluster.
+ */
+import { parseDocument } from "yaml";
+import { promotedText } from "../../cli/promote";
+
+/** Namespaces the benchmark may create and delete; never the live stack's. */
+export const BENCH_NS_PREFIX = "bench-";
+
+/**
+ * The live local stack's file (its target: kubeconfig, `fit`, Kong's placement; its secrets and
+ * salt) holding `stageText`'s spec, as `stagecraft promote` writes it, pointed at `kubeconfig`
+ * (absolute: the program runs from a temp copy) and at namespace `namespace`.
+ */
+export function benchStackText(localText: string, stageText: string, kubeconfig: string, namespace: string): string {
+  if (!namespace.startsWith(BENCH_NS_PREFIX)) throw new Error(`bench namespace ${namespace} must start with ${BENCH_NS_PREFIX}`);
+  const doc = parseDocument(promotedText(localText, stageText));
+  if (doc.getIn(["config", "stagecraft:target", "kind"]) !== "kubeconfig")
+    throw new Error("the local stack's target is not a kubeconfig target");
+  doc.setIn(["config", "stagecraft:target", "kubeconfig"], kubeconfig);
+  doc.setIn(["config", "stagecraft:target", "namespace"], namespace);
+  return doc.toString();
+}
+
+/** The engine's marker for a value a preview does not know yet. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The key the engine marks a secret value with in serialised property values. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+interface PreviewStep {
+  op?: string;
+  urn?: string;
+  newState?: { type?: string; custom?: boolean; inputs?: Record<string, unknown> };
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string } & Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A value with secrets unwrapped; throws on anything a preview did not resolve or did not show. */
+function plain(v: unknown, where: string): unknown {
+  if (v === UNKNOWN) throw new Error(`${where}: a value is unknown at preview; kubectl cannot apply it`);
+  if (v === "[secret]") throw new Error(`${where}: a secret is masked; preview with --show-secrets`);
+  if (Array.isArray(v)) return v.map((x) => plain(x, where));
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (SECRET_SIG in o) return plain("plaintext" in o ? JSON.parse(o.plaintext as string) : o.value, where);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x, where)]));
+  }
+  return v;
+}
+
+/**
+ * The Kubernetes objects a `pulumi preview --json --show-secrets` of an empty stack would create,
+ * as they would be sent (the provider's checked inputs), the Namespace first. Components (the
+ * program's own, helm.v4 Charts) and providers are not objects. Every object must be the
+ * Namespace `namespace` or live in it: nothing may land in another namespace (the live stack's).
+ */
+export function previewObjects(previewJson: string, namespace: string): KubeObject[] {
+  const steps = (JSON.parse(previewJson) as { steps?: PreviewStep[] }).steps ?? [];
+  const objects: KubeObject[] = [];
+  for (const s of steps) {
+    const type = s.newState?.type ?? "";
+    if (!s.newState?.custom || !type.startsWith("kubernetes:") || type.startsWith("pulumi:providers:")) continue;
+    if (s.op !== "create") throw new Error(`${s.urn}: step ${s.op}, not create: the stack was not empty`);
+    const o = plain(s.newState.inputs, s.urn ?? type) as KubeObject;
+    const ok = o.kind === "Namespace" ? o.metadata?.name === namespace : o.metadata?.namespace === namespace;
+    if (!ok) throw new Error(`${s.urn}: ${o.kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name} is not in namespace ${namespace}`);
+    objects.push(o);
+  }
+  if (!objects.some((o) => o.kind === "Namespace")) throw new Error(`the preview creates no Namespace ${namespace}`);
+  return objects.sort((a, b) => Number(b.kind === "Namespace") - Number(a.kind === "Namespace"));
+}
+
+/** Objects as one stream for `kubectl apply -f -`: JSON documents, so no YAML 1.1 reader reinterprets a string. */
+export function applyStream(objects: readonly KubeObject[]): string {
+  return objects.map((o) => JSON.stringify(o)).join("\n---\n");
+}
+
+interface PvList {
+  items?: { metadata?: { name?: string }; spec?: { claimRef?: { namespace?: string } } }[];
+}
+
+/** Names of the PersistentVolumes (from `kubectl get pv -o json`) claimed from one of `namespaces`. */
+export function benchVolumes(pvJson: string, namespaces: readonly string[]): string[] {
+  for (const ns of namespaces) if (!ns.startsWith(BENCH_NS_PREFIX)) throw new Error(`${ns} is not a bench namespace`);
+  return ((JSON.parse(pvJson) as PvList).items ?? [])
+    .filter((pv) => namespaces.includes(pv.spec?.claimRef?.namespace ?? ""))
+    .map((pv) => pv.metadata?.name ?? "")
+    .filter(Boolean);
+}
+
+/** Seconds from `t0` (ms since the epoch) to an RFC 3339 timestamp, one decimal; undefined stays so. */
+export function since(t0: number, stamp: string | undefined): number | undefined {
+  return stamp === undefined ? undefined : Math.round((Date.parse(stamp) - t0) / 100) / 10;
+}
+
+interface Timed {
+  kind: string;
+  name: string;
+  created?: string;
+  done?: string;
+}
+
+/**
+ * When each workload of a namespace was created and when it was done, from `kubectl get
+ * deployments,statefulsets,jobs,pods -o json`: a Job at its completionTime, a Deployment or
+ * StatefulSet when its last pod turned Ready (the pods' Ready conditions, matched by owner
+ * prefix). Sorted by creation. A timeline of a run, read after the run, without slowing it.
+ */
+export function timeline(listJson: string): Timed[] {
+  type Item = {
+    kind: string;
+    metadata: {
+      name: string;
+      creationTimestamp?: string;
+      labels?: Record<string, string>;
+      ownerReferences?: { kind: string; name: string }[];
+    };
+    status?: { completionTime?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+  };
+  const items = ((JSON.parse(listJson) as { items?: Item[] }).items ?? []) as Item[];
+  const pods = items.filter((i) => i.kind === "Pod");
+  const readyAt = (p: Item) => p.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True")?.lastTransitionTime;
+  // A pod's owner: a StatefulSet directly, a Deployment through its ReplicaSet, named after the
+  // Deployment and the pod's template hash (a name prefix alone would match `celery` to `celery-default`).
+  const ownedBy = (p: Item, w: Item) =>
+    (p.metadata.ownerReferences ?? []).some((r) =>
+      w.kind === "StatefulSet"
+        ? r.kind === "StatefulSet" && r.name === w.metadata.name
+        : r.kind === "ReplicaSet" && r.name === `${w.metadata.name}-${p.metadata.labels?.["pod-template-hash"]}`,
+    );
+  const latest = (stamps: (string | undefined)[]) =>
+    stamps.includes(undefined) || stamps.length === 0 ? undefined : (stamps as string[]).sort().at(-1);
+  return items
+    .filter((i) => ["Deployment", "StatefulSet", "Job"].includes(i.kind))
+    .map((w) => ({
+      kind: w.kind,
+      name: w.metadata.name,
+      created: w.metadata.creationTimestamp,
+      done: w.kind === "Job" ? w.status?.completionTime : latest(pods.filter((p) => ownedBy(p, w)).map(readyAt)),
+    }))
+    .sort((a, b) => (a.created ?? "").localeCompare(b.created ?? "") || a.name.localeCompare(b.name));
+}
+
+/**
+ * The section of a Markdown document that starts with a heading line beginning `heading`, up to the
+ * next heading of the same level (or the end), or undefined.
+ */
+export function sectionOf(md: string, heading: string): string | undefined {
+  const level = /^#+ /.exec(heading)?.[0];
+  if (!level) throw new Error(`${heading} is not a Markdown heading`);
+  const lines = md.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(heading));
+  if (start < 0) return undefined;
+  const end = lines.findIndex((l, i) => i > start && l.startsWith(level));
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
+/** `md` with its section `heading` (see sectionOf) replaced by `section`, or `section` appended. */
+export function withSection(md: string, heading: string, section: string): string {
+  const old = sectionOf(md, heading);
+  const body = section.endsWith("\n") ? section : `${section}\n`;
+  if (old === undefined) return `${md.replace(/\n*$/, "\n\n")}${body}`;
+  const i = md.indexOf(old);
+  const rest = md.slice(i + old.length);
+  return `${md.slice(0, i)}${body}${rest.startsWith("\n") ? rest : rest && `\n${rest}`}`;
+}
