@@ -18,7 +18,8 @@
  *    Kong on KWOK nodes, local images) with the stage's spec, in namespaces of the benchmark's own;
  *    kubectl applies the objects a `pulumi preview --show-secrets` of that stack would create (a
  *    render target can hold neither `fit` nor placement, and redacts the Secrets a real pod reads).
- *    One run each, kubectl then pulumi per stage; namespaces and their volumes deleted between runs.
+ *    One run each, pulumi then kubectl per stage (kubectl's Secrets come from pulumi's run: a preview
+ *    masks their values); namespaces and their volumes deleted between runs.
  *    Rewrites section 5 of docs/benchmarks.md.
  * Each figure is the median of RUNS runs after one warm-up; previews start from empty state.
  */
@@ -30,7 +31,17 @@ import { parseDocument } from "yaml";
 import { copyProgram, PROGRAM_FILES } from "../test/lib/program";
 import { freePort } from "../test/lib/proc";
 import { preflight } from "./preflight/main";
-import { applyStream, benchStackText, benchVolumes, previewObjects, sectionOf, since, timeline, withSection } from "./lib/benchNode";
+import {
+  applyStream,
+  benchStackText,
+  benchVolumes,
+  fillSecrets,
+  previewObjects,
+  sectionOf,
+  since,
+  timeline,
+  withSection,
+} from "./lib/benchNode";
 
 const ROOT = path.join(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -336,24 +347,27 @@ function nodeSection(): string {
       const objects = previewObjects(sh(`pulumi preview --json --show-secrets --non-interactive --stack ${nsK}`, dir, penv), nsK);
       const load = os.loadavg()[0];
 
+      // pulumi first: the preview masks every Secret's values, which kubectl then takes from the
+      // Secrets this run created (passwords derive from the stack's seed and purpose alone).
       let t0 = Date.now();
-      const k = once(`node: kubectl apply --server-side + waits, ${stage} (${objects.length} objects)`, () => {
-        kubectl(["apply", "--server-side", "--field-manager=bench", "-f", "-"], applyStream(objects));
-        const workloads = kubectl(["-n", nsK, "get", "deployments,statefulsets", "-o", "name"]).split("\n").filter(Boolean);
-        for (const w of workloads) kubectl(["-n", nsK, "rollout", "status", w, "--timeout=600s"]);
-        kubectl(["-n", nsK, "wait", "--for=condition=complete", "job", "--all", "--timeout=600s"]);
-      });
-      record(nsK, t0, `${stage}-kubectl`);
-      clear([nsK]);
-
-      t0 = Date.now();
       const verbose = process.env.BENCH_NODE_VERBOSE === "1" ? " -v=5 --logtostderr" : "";
       const log = path.join(artifacts, `${stage}-pulumi.log`);
       const u = once(`node: pulumi up ${stage}`, () =>
         sh(`pulumi up --yes --skip-preview --non-interactive --stack ${nsP}${verbose} >${log} 2>&1`, dir, penv),
       );
       record(nsP, t0, `${stage}-pulumi`);
+      const filled = fillSecrets(objects, kubectl(["-n", nsP, "get", "secrets", "-o", "json"]), nsP, nsK);
       clear([nsP]);
+
+      t0 = Date.now();
+      const k = once(`node: kubectl apply --server-side + waits, ${stage} (${objects.length} objects)`, () => {
+        kubectl(["apply", "--server-side", "--field-manager=bench", "-f", "-"], applyStream(filled));
+        const workloads = kubectl(["-n", nsK, "get", "deployments,statefulsets", "-o", "name"]).split("\n").filter(Boolean);
+        for (const w of workloads) kubectl(["-n", nsK, "rollout", "status", w, "--timeout=600s"]);
+        kubectl(["-n", nsK, "wait", "--for=condition=complete", "job", "--all", "--timeout=600s"]);
+      });
+      record(nsK, t0, `${stage}-kubectl`);
+      clear([nsK]);
       fs.rmSync(dir, { recursive: true, force: true });
       rows.push(`| ${stage} | ${objects.length} | ${u.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** | ${load.toFixed(1)} |`);
     }
@@ -371,9 +385,11 @@ function nodeSection(): string {
     "`stagecraft promote` writes it), in namespaces of the benchmark's own (`bench-kubectl-<stage>`,",
     "`bench-pulumi-<stage>`), temp state. kubectl applies, server-side, the objects a `pulumi preview",
     "--show-secrets` of that stack would create (a render target can hold neither `fit` nor a",
-    "placement, and redacts the Secrets real pods read), then waits as in section 4 (`rollout status`",
+    "placement, and redacts the Secrets real pods read; the preview masks them too, so each Secret's",
+    "values are those pulumi's run just created: derived from the stack's seed, the same in any",
+    "namespace), then waits as in section 4 (`rollout status`",
     "of every Deployment and StatefulSet, `kubectl wait` for every Job); pulumi runs `up",
-    "--skip-preview` from empty state. One run each, kubectl then pulumi per stage; each namespace and",
+    "--skip-preview` from empty state. One run each, pulumi then kubectl per stage; each namespace and",
     "its volumes are deleted, and gone, before the next run. Each run's workload timeline (created,",
     "last pod Ready or Job complete, from the objects' timestamps) is in `artifacts/bench-node/`.",
     "",

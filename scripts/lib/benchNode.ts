@@ -42,10 +42,13 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-/** A value with secrets unwrapped; throws on anything a preview did not resolve or did not show. */
+/** What a preview shows for a secret value, even with --show-secrets. */
+export const MASKED = "[secret]";
+
+/** A value with secrets unwrapped; throws on anything a preview did not resolve or masked. */
 function plain(v: unknown, where: string): unknown {
   if (v === UNKNOWN) throw new Error(`${where}: a value is unknown at preview; kubectl cannot apply it`);
-  if (v === "[secret]") throw new Error(`${where}: a secret is masked; preview with --show-secrets`);
+  if (v === MASKED) throw new Error(`${where}: a secret is masked outside a Secret's data`);
   if (Array.isArray(v)) return v.map((x) => plain(x, where));
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
@@ -55,11 +58,34 @@ function plain(v: unknown, where: string): unknown {
   return v;
 }
 
+/** `plain`, except that a masked value (or map) stays MASKED: a Secret's data, which fillSecrets puts back. */
+function plainOrMasked(v: unknown, where: string): unknown {
+  if (v === MASKED) return v;
+  if (v && typeof v === "object" && SECRET_SIG in v) {
+    const o = v as Record<string, unknown>;
+    return plainOrMasked("plaintext" in o ? JSON.parse(o.plaintext as string) : o.value, where);
+  }
+  if (v && typeof v === "object" && !Array.isArray(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === MASKED ? x : plainOrMasked(x, where)]));
+  return plain(v, where);
+}
+
+/** A preview's object, its secrets unwrapped: only a Secret's data and stringData values may stay MASKED. */
+function plainObject(inputs: Record<string, unknown> | undefined, where: string): KubeObject {
+  if (inputs?.kind !== "Secret") return plain(inputs, where) as KubeObject;
+  const { data, stringData, ...rest } = inputs;
+  const o = plain(rest, where) as KubeObject;
+  if (data !== undefined) o.data = plainOrMasked(data, where);
+  if (stringData !== undefined) o.stringData = plainOrMasked(stringData, where);
+  return o;
+}
+
 /**
  * The Kubernetes objects a `pulumi preview --json --show-secrets` of an empty stack would create,
  * as they would be sent (the provider's checked inputs), the Namespace first. Components (the
  * program's own, helm.v4 Charts) and providers are not objects. Every object must be the
  * Namespace `namespace` or live in it: nothing may land in another namespace (the live stack's).
+ * The preview masks Secrets' values whatever the flag says: see maskedSecrets and fillSecrets.
  */
 export function previewObjects(previewJson: string, namespace: string): KubeObject[] {
   const steps = (JSON.parse(previewJson) as { steps?: PreviewStep[] }).steps ?? [];
@@ -68,13 +94,46 @@ export function previewObjects(previewJson: string, namespace: string): KubeObje
     const type = s.newState?.type ?? "";
     if (!s.newState?.custom || !type.startsWith("kubernetes:") || type.startsWith("pulumi:providers:")) continue;
     if (s.op !== "create") throw new Error(`${s.urn}: step ${s.op}, not create: the stack was not empty`);
-    const o = plain(s.newState.inputs, s.urn ?? type) as KubeObject;
+    const o = plainObject(s.newState.inputs, s.urn ?? type);
     const ok = o.kind === "Namespace" ? o.metadata?.name === namespace : o.metadata?.namespace === namespace;
     if (!ok) throw new Error(`${s.urn}: ${o.kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name} is not in namespace ${namespace}`);
     objects.push(o);
   }
   if (!objects.some((o) => o.kind === "Namespace")) throw new Error(`the preview creates no Namespace ${namespace}`);
   return objects.sort((a, b) => Number(b.kind === "Namespace") - Number(a.kind === "Namespace"));
+}
+
+const masked = (v: unknown) => v === MASKED || (!!v && typeof v === "object" && Object.values(v).includes(MASKED));
+
+/** Names of the Secrets whose values the preview masked. */
+export function maskedSecrets(objects: readonly KubeObject[]): string[] {
+  return objects.filter((o) => o.kind === "Secret" && (masked(o.data) || masked(o.stringData))).map((o) => o.metadata.name);
+}
+
+/**
+ * `objects` with each masked Secret's values taken from the same Secret as another run of the same
+ * stack created it in namespace `from` (`kubectl get secrets -o json`): its passwords are derived
+ * from the stack's seed and the purpose alone (components/lib/secrets.ts), the same in any namespace;
+ * any mention of `from` in a value becomes `to`. Every masked Secret must be found there.
+ */
+export function fillSecrets(objects: readonly KubeObject[], liveSecretsJson: string, from: string, to: string): KubeObject[] {
+  type Live = { metadata: { name: string }; data?: Record<string, string> };
+  const live = new Map(((JSON.parse(liveSecretsJson) as { items?: Live[] }).items ?? []).map((s) => [s.metadata.name, s]));
+  const names = new Set(maskedSecrets(objects));
+  return objects.map((o) => {
+    if (!names.has(o.metadata.name) || o.kind !== "Secret") return o;
+    const l = live.get(o.metadata.name);
+    if (!l?.data) throw new Error(`Secret ${o.metadata.name} is masked in the preview and not in namespace ${from}`);
+    const data = Object.fromEntries(
+      Object.entries(l.data).map(([k, b64]) => [
+        k,
+        Buffer.from(Buffer.from(b64, "base64").toString("utf8").split(from).join(to)).toString("base64"),
+      ]),
+    );
+    const { stringData: _s, ...rest } = o;
+    void _s;
+    return { ...rest, data };
+  });
 }
 
 /** Objects as one stream for `kubectl apply -f -`: JSON documents, so no YAML 1.1 reader reinterprets a string. */

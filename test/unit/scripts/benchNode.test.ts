@@ -5,6 +5,8 @@ import {
   applyStream,
   benchStackText,
   benchVolumes,
+  fillSecrets,
+  maskedSecrets,
   previewObjects,
   sectionOf,
   since,
@@ -88,8 +90,10 @@ describe("previewObjects", () => {
 
   it("refuses masked secrets, unknowns, other namespaces and a stack that is not empty", () => {
     const base = step("kubernetes:core/v1:Namespace", obj("Namespace", ns));
-    const masked = step("kubernetes:core/v1:Secret", obj("Secret", "s", ns, { stringData: { p: "[secret]" } }));
-    expect(() => previewObjects(preview([base, masked]), ns)).toThrow(/show-secrets/);
+    const masked = step("kubernetes:core/v1:ConfigMap", obj("ConfigMap", "c", ns, { data: { p: "[secret]" } }));
+    expect(() => previewObjects(preview([base, masked]), ns)).toThrow(/masked outside a Secret/);
+    const maskedName = step("kubernetes:core/v1:Secret", obj("Secret", "s", ns, { metadata: { name: "[secret]", namespace: ns } }));
+    expect(() => previewObjects(preview([base, maskedName]), ns)).toThrow(/masked outside a Secret/);
     const unknown = step(
       "kubernetes:core/v1:ConfigMap",
       obj("ConfigMap", "c", ns, { data: { a: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } }),
@@ -104,6 +108,44 @@ describe("previewObjects", () => {
     );
     expect(() => previewObjects(preview([{ ...base, op: "same" }]), ns)).toThrow(/not empty/);
     expect(() => previewObjects(preview([]), ns)).toThrow(/no Namespace/);
+  });
+
+  it("keeps a Secret's masked values for fillSecrets, and names those Secrets", () => {
+    const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "[secret]" };
+    const out = previewObjects(
+      preview([
+        step("kubernetes:core/v1:Namespace", obj("Namespace", ns)),
+        step("kubernetes:core/v1:Secret", obj("Secret", "whole", ns, { stringData: "[secret]" })),
+        step("kubernetes:core/v1:Secret", obj("Secret", "keys", ns, { stringData: { root: sig, repl: "[secret]" } })),
+        step("kubernetes:core/v1:Secret", obj("Secret", "shown", ns, { stringData: { a: "b" } })),
+      ]),
+      ns,
+    );
+    expect(out.find((o) => o.metadata.name === "keys")?.stringData).toEqual({ root: "[secret]", repl: "[secret]" });
+    expect(maskedSecrets(out)).toEqual(["whole", "keys"]);
+  });
+
+  it("fills masked Secrets from another namespace's live ones, moved to this namespace", () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const live = JSON.stringify({
+      items: [
+        {
+          metadata: { name: "keys", namespace: "bench-pulumi-mvc" },
+          data: { root: b64("pw1"), url: b64("http://x.bench-pulumi-mvc.svc") },
+        },
+        { metadata: { name: "shown" }, data: { a: b64("other") } },
+      ],
+    });
+    const objects = [
+      obj("Namespace", ns),
+      obj("Secret", "keys", ns, { type: "Opaque", stringData: { root: "[secret]", url: "[secret]" } }),
+      obj("Secret", "shown", ns, { stringData: { a: "b" } }),
+    ] as never;
+    const out = fillSecrets(objects, live, "bench-pulumi-mvc", ns);
+    expect(out[1]).toEqual(obj("Secret", "keys", ns, { type: "Opaque", data: { root: b64("pw1"), url: b64(`http://x.${ns}.svc`) } }));
+    expect(out[2]).toBe(objects[2]);
+    expect(maskedSecrets(out)).toEqual([]);
+    expect(() => fillSecrets(objects, JSON.stringify({ items: [] }), "bench-pulumi-mvc", ns)).toThrow(/not in namespace bench-pulumi-mvc/);
   });
 
   it("streams JSON documents", () => {
