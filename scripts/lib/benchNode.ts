@@ -12,15 +12,17 @@ export const BENCH_NS_PREFIX = "bench-";
 /**
  * The live local stack's file (its target: kubeconfig, `fit`, Kong's placement; its secrets and
  * salt) holding `stageText`'s spec, as `stagecraft promote` writes it, pointed at `kubeconfig`
- * (absolute: the program runs from a temp copy) and at namespace `namespace`.
+ * (absolute: the program runs from a temp copy) and at namespace `namespace`. `fitCpu`, if given,
+ * replaces the target's `fit.cpu` (a stage that does not fit beside the live stack otherwise).
  */
-export function benchStackText(localText: string, stageText: string, kubeconfig: string, namespace: string): string {
+export function benchStackText(localText: string, stageText: string, kubeconfig: string, namespace: string, fitCpu?: number): string {
   if (!namespace.startsWith(BENCH_NS_PREFIX)) throw new Error(`bench namespace ${namespace} must start with ${BENCH_NS_PREFIX}`);
   const doc = parseDocument(promotedText(localText, stageText));
   if (doc.getIn(["config", "stagecraft:target", "kind"]) !== "kubeconfig")
     throw new Error("the local stack's target is not a kubeconfig target");
   doc.setIn(["config", "stagecraft:target", "kubeconfig"], kubeconfig);
   doc.setIn(["config", "stagecraft:target", "namespace"], namespace);
+  if (fitCpu !== undefined) doc.setIn(["config", "stagecraft:target", "fit", "cpu"], fitCpu);
   return doc.toString();
 }
 

@@ -37,6 +37,17 @@ describe("benchStackText", () => {
     expect(text).toContain((parse(read("Pulumi.local.yaml")) as { encryptionsalt: string }).encryptionsalt);
   });
 
+  it("lowers fit.cpu when asked, and only that", () => {
+    const lower = (
+      parse(benchStackText(read("Pulumi.local.yaml"), read("Pulumi.micro.yaml"), "/k/kubeconfig", "bench-pulumi-micro", 0.08)) as {
+        config: Record<string, { fit?: Record<string, unknown> }>;
+      }
+    ).config["stagecraft:target"];
+    const fit = (local["stagecraft:target"] as { fit: Record<string, unknown> }).fit;
+    expect(lower.fit).toEqual({ ...fit, cpu: 0.08 });
+    expect(fit.cpu).not.toBe(0.08);
+  });
+
   it("refuses any namespace but a bench one", () => {
     expect(() => benchStackText(read("Pulumi.local.yaml"), read("Pulumi.mvc.yaml"), "/k", "stagecraft")).toThrow(/bench-/);
   });
