@@ -17,7 +17,8 @@
  *    (namespace `stagecraft`, never touched). Each stage is the live stack `local`'s target (`fit`,
  *    Kong on KWOK nodes, local images) with the stage's spec, in namespaces of the benchmark's own;
  *    kubectl applies the objects a `pulumi preview --show-secrets` of that stack would create (a
- *    render target can hold neither `fit` nor placement, and redacts the Secrets a real pod reads).
+ *    render target can hold neither `fit` nor placement, and redacts the Secrets a real pod reads),
+ *    data tier first (applyPhases: all at once, a migration Job fails before MySQL is bootstrapped).
  *    One run each, pulumi then kubectl per stage (kubectl's Secrets come from pulumi's run: a preview
  *    masks their values); namespaces and their volumes deleted between runs.
  *    Rewrites section 5 of docs/benchmarks.md.
@@ -35,14 +36,17 @@ import { parseNodes } from "./preflight/cluster";
 import { readStackFile } from "../spec/stackFile";
 import { checkClusterFit } from "../validate/clusterFit";
 import {
+  applyPhases,
   applyStream,
   benchStackText,
   benchVolumes,
   fillSecrets,
+  jobsDone,
   previewObjects,
   sectionOf,
   since,
   timeline,
+  waitsOf,
   withSection,
 } from "./lib/benchNode";
 
@@ -383,10 +387,17 @@ function nodeSection(): string {
 
       t0 = Date.now();
       const k = once(`node: kubectl apply --server-side + waits, ${stage} (${objects.length} objects)`, () => {
-        kubectl(["apply", "--server-side", "--field-manager=bench", "-f", "-"], applyStream(filled));
-        const workloads = kubectl(["-n", nsK, "get", "deployments,statefulsets", "-o", "name"]).split("\n").filter(Boolean);
-        for (const w of workloads) kubectl(["-n", nsK, "rollout", "status", w, "--timeout=600s"]);
-        kubectl(["-n", nsK, "wait", "--for=condition=complete", "job", "--all", "--timeout=600s"]);
+        for (const phase of applyPhases(filled)) {
+          kubectl(["apply", "--server-side", "--field-manager=bench", "-f", "-"], applyStream(phase));
+          const { rollouts, jobs } = waitsOf(phase);
+          for (const w of rollouts) kubectl(["-n", nsK, "rollout", "status", w, "--timeout=600s"]);
+          // Polled, not `kubectl wait`: a failed Job ends the run at once instead of at the timeout.
+          const end = Date.now() + 600_000;
+          while (jobs.length && !jobsDone(kubectl(["-n", nsK, "get", "jobs", "-o", "json"]), jobs)) {
+            if (Date.now() > end) throw new Error(`bench: ${jobs.join(", ")} not complete after 600 s`);
+            sleep(500);
+          }
+        }
       });
       record(nsK, t0, `${stage}-kubectl`);
       clear([nsK]);
@@ -406,16 +417,21 @@ function nodeSection(): string {
     "The local cluster's real node (`npm run local`: 2 cores, pods run in containerd), beside the live",
     "stack `local` in namespace `stagecraft`, which is never touched. Each stage is the live stack's",
     "target (`fit`, Kong placed on the KWOK nodes, the local images) holding the stage's spec (as",
-    "`stagecraft promote` writes it), in namespaces of the benchmark's own (`bench-kubectl-<stage>`,",
-    "`bench-pulumi-<stage>`), temp state. kubectl applies, server-side, the objects a `pulumi preview",
-    "--show-secrets` of that stack would create (a render target can hold neither `fit` nor a",
-    "placement, and redacts the Secrets real pods read; the preview masks them too, so each Secret's",
-    "values are those pulumi's run just created: derived from the stack's seed, the same in any",
-    "namespace), then waits as in section 4 (`rollout status`",
-    "of every Deployment and StatefulSet, `kubectl wait` for every Job); pulumi runs `up",
-    "--skip-preview` from empty state. One run each, pulumi then kubectl per stage; each namespace and",
-    "its volumes are deleted, and gone, before the next run. Each run's workload timeline (created,",
-    "last pod Ready or Job complete, from the objects' timestamps) is in `artifacts/bench-node/`.",
+    "`stagecraft promote` writes it), in namespaces of the benchmark's own (`bench-pulumi-<stage>`,",
+    "`bench-kubectl-<stage>`), temp state. pulumi runs `up --skip-preview` from empty state (no policy",
+    "pack, as in section 4). kubectl applies, server-side, the objects a `pulumi preview --show-secrets`",
+    "of that stack would create (a render target can hold neither `fit` nor a placement and redacts",
+    "the Secrets real pods read; the preview masks Secrets' values too, so kubectl's are the ones",
+    "pulumi's run just created: derived from the stack's seed, the same in any namespace), in the one",
+    "order a real node needs (scripts/lib/benchNode.ts `applyPhases`): the Namespace, NetworkPolicies",
+    "and data tier first, waited for, then the app and edge tiers at once; each step waits as section",
+    "4 does (`rollout status` of every Deployment and StatefulSet, every Job complete). All at once, a",
+    "migration Job runs before MySQL's bootstrap has made its user and exhausts its backoffLimit (seen",
+    "for mvc: `web-migrate` Failed, so `kubectl wait` never returns). One run each, pulumi then kubectl",
+    "per stage; each namespace and its volumes are deleted, and gone, before the next run. Each run's",
+    "workload timeline (created, last pod Ready or Job complete, from the objects' timestamps) is in",
+    "`artifacts/bench-node/`. A stage whose requests do not fit beside the live stack runs at the",
+    "largest lower `fit.cpu` that fits (limits unchanged), as the `fit.cpu` column says.",
     "",
     `\`STAGECRAFT_TOOLS=/work/main/.tools BENCH_ONLY=node${process.env.BENCH_STAGES ? ` BENCH_STAGES=${process.env.BENCH_STAGES}` : ""} flock /work/notes/s6/cluster.lock npx ts-node --transpile-only scripts/bench.ts\`,`,
     `${started.toISOString().slice(0, 10)}, ${hhmm(started)} to ${hhmm(ended)} UTC, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}.`,

@@ -232,3 +232,38 @@ export function withSection(md: string, heading: string, section: string): strin
   const rest = md.slice(i + old.length);
   return `${md.slice(0, i)}${body}${rest.startsWith("\n") ? rest : rest && `\n${rest}`}`;
 }
+
+const TIER = "stagecraft.dev/tier";
+
+/**
+ * The order kubectl needs for a stage to converge on a real node: first everything but the app and
+ * edge tiers (the Namespace first, its NetworkPolicies, the data tier), then the app and edge tiers
+ * at once. Applied all at once, a service's migration Job starts before MySQL's bootstrap Job has
+ * made its user and exhausts its backoffLimit (seen: mvc's web-migrate Failed), so the data tier
+ * must be up first; nothing else is ordered (pulumi also orders callers after callees, and the edge
+ * after the app tier: those are the program's, and part of what the comparison measures).
+ */
+export function applyPhases(objects: readonly KubeObject[]): KubeObject[][] {
+  const tier = (o: KubeObject) => (o.metadata.labels as Record<string, string> | undefined)?.[TIER];
+  const late = (o: KubeObject) => tier(o) === "app" || tier(o) === "edge";
+  const first = objects.filter((o) => !late(o)).sort((a, b) => Number(b.kind === "Namespace") - Number(a.kind === "Namespace"));
+  return [first, objects.filter(late)].filter((p) => p.length > 0);
+}
+
+/** Names, as `kind/name`, of the objects of a phase that kubectl waits for: rollouts and Jobs. */
+export function waitsOf(phase: readonly KubeObject[]): { rollouts: string[]; jobs: string[] } {
+  const named = (kinds: string[]) => phase.filter((o) => kinds.includes(o.kind)).map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`);
+  return { rollouts: named(["Deployment", "StatefulSet"]), jobs: named(["Job"]) };
+}
+
+/** From `kubectl get jobs -o json`: whether every Job of `names` (`job/x`) is complete; throws on a failed one. */
+export function jobsDone(jobsJson: string, names: readonly string[]): boolean {
+  type J = { metadata: { name: string }; status?: { conditions?: { type: string; status: string; message?: string }[] } };
+  const jobs = new Map(((JSON.parse(jobsJson) as { items?: J[] }).items ?? []).map((j) => [`job/${j.metadata.name}`, j]));
+  return names.every((n) => {
+    const c = jobs.get(n)?.status?.conditions ?? [];
+    const failed = c.find((x) => x.type === "Failed" && x.status === "True");
+    if (failed) throw new Error(`${n} failed: ${failed.message ?? "no message"}`);
+    return c.some((x) => x.type === "Complete" && x.status === "True");
+  });
+}

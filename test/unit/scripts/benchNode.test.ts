@@ -2,15 +2,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import {
+  applyPhases,
   applyStream,
   benchStackText,
   benchVolumes,
   fillSecrets,
+  jobsDone,
   maskedSecrets,
   previewObjects,
   sectionOf,
   since,
   timeline,
+  waitsOf,
   withSection,
 } from "../../../scripts/lib/benchNode";
 import { ROOT } from "../../lib/paths";
@@ -264,5 +267,52 @@ describe("sectionOf / withSection", () => {
 
   it("appends a section the document lacks", () => {
     expect(withSection("# B\n\ntext\n\n", "## 5.", "## 5. five\n")).toBe("# B\n\ntext\n\n## 5. five\n");
+  });
+});
+
+describe("applyPhases / waitsOf / jobsDone", () => {
+  const ns = "bench-kubectl-mvc";
+  const tiered = (kind: string, name: string, tier?: string) => ({
+    apiVersion: "v1",
+    kind,
+    metadata: { name, namespace: ns, ...(tier ? { labels: { "stagecraft.dev/tier": tier } } : {}) },
+  });
+  const objects = [
+    tiered("Deployment", "web", "app"),
+    tiered("NetworkPolicy", "deny", "platform"),
+    tiered("StatefulSet", "mysql", "data"),
+    tiered("Job", "mysql-bootstrap", "data"),
+    tiered("Namespace", ns, "platform"),
+    tiered("Job", "web-migrate", "app"),
+    tiered("Deployment", "nginx", "edge"),
+    tiered("ConfigMap", "plain"),
+  ];
+
+  it("puts the Namespace, the platform and the data tier first, then the app and edge tiers", () => {
+    const phases = applyPhases(objects as never);
+    expect(phases.map((p) => p.map((o) => o.metadata.name))).toEqual([
+      [ns, "deny", "mysql", "mysql-bootstrap", "plain"],
+      ["web", "web-migrate", "nginx"],
+    ]);
+    expect(phases.flat()).toHaveLength(objects.length);
+    expect(applyPhases(objects.slice(1, 4) as never)).toHaveLength(1);
+  });
+
+  it("waits for each phase's rollouts and Jobs", () => {
+    const [data, app] = applyPhases(objects as never);
+    expect(waitsOf(data)).toEqual({ rollouts: ["statefulset/mysql"], jobs: ["job/mysql-bootstrap"] });
+    expect(waitsOf(app)).toEqual({ rollouts: ["deployment/web", "deployment/nginx"], jobs: ["job/web-migrate"] });
+  });
+
+  it("tells complete Jobs, running ones and failed ones apart", () => {
+    const jobs = (conditions: unknown[]) =>
+      JSON.stringify({ items: [{ metadata: { name: "a" }, status: { conditions } }, { metadata: { name: "b" } }] });
+    expect(jobsDone(jobs([{ type: "Complete", status: "True" }]), ["job/a"])).toBe(true);
+    expect(jobsDone(jobs([{ type: "Complete", status: "True" }]), ["job/a", "job/b"])).toBe(false);
+    expect(jobsDone(jobs([]), ["job/a"])).toBe(false);
+    expect(jobsDone(jobs([]), ["job/missing"])).toBe(false);
+    expect(() => jobsDone(jobs([{ type: "Failed", status: "True", message: "BackoffLimitExceeded" }]), ["job/a"])).toThrow(
+      /job\/a failed: BackoffLimitExceeded/,
+    );
   });
 });
