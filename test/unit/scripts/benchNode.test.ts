@@ -14,6 +14,7 @@ import {
   since,
   timeline,
   waitsOf,
+  withHeadroom,
   withSection,
 } from "../../../scripts/lib/benchNode";
 import { ROOT } from "../../lib/paths";
@@ -314,5 +315,23 @@ describe("applyPhases / waitsOf / jobsDone", () => {
     expect(() => jobsDone(jobs([{ type: "Failed", status: "True", message: "BackoffLimitExceeded" }]), ["job/a"])).toThrow(
       /job\/a failed: BackoffLimitExceeded/,
     );
+  });
+});
+
+describe("withHeadroom", () => {
+  const node = (name: string, fake: boolean) => ({
+    name,
+    labels: {},
+    taints: [],
+    schedulable: true,
+    fake,
+    allocatable: { cpuMilli: 2000, memoryMi: 1000 },
+    used: { cpuMilli: 100, memoryMi: 10 },
+  });
+
+  it("takes CPU from the real nodes only", () => {
+    const [real, kwok] = withHeadroom([node("real", false), node("kwok", true)], 250);
+    expect(real.used).toEqual({ cpuMilli: 350, memoryMi: 10 });
+    expect(kwok).toEqual(node("kwok", true));
   });
 });
