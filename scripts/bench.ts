@@ -12,6 +12,16 @@
  *    --skip-preview` of each stage against `kubectl apply --server-side` of the same rendered
  *    manifests followed by the waits pulumi's awaits stand for (rollouts, Jobs); then a no-op
  *    `pulumi preview` of the live ddd stack. One run each (an `up` cannot be repeated on the same state).
+ * 5. `BENCH_ONLY=node`, not part of `npm run bench` (it needs the local cluster's real node up:
+ *    `npm run local`): the same comparison on that node, where pods run, beside the live stack
+ *    (namespace `stagecraft`, never touched). Each stage is the live stack `local`'s target (`fit`,
+ *    Kong on KWOK nodes, local images) with the stage's spec, in namespaces of the benchmark's own;
+ *    kubectl applies the objects a `pulumi preview --show-secrets` of that stack would create (a
+ *    render target can hold neither `fit` nor placement, and redacts the Secrets a real pod reads),
+ *    data tier first (applyPhases: all at once, a migration Job fails before MySQL is bootstrapped).
+ *    One run each, pulumi then kubectl per stage (kubectl's Secrets come from pulumi's run: a preview
+ *    masks their values); namespaces and their volumes deleted between runs.
+ *    Rewrites section 5 of docs/benchmarks.md.
  * Each figure is the median of RUNS runs after one warm-up; previews start from empty state.
  */
 import { execFileSync } from "child_process";
@@ -21,6 +31,25 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { copyProgram, PROGRAM_FILES } from "../test/lib/program";
 import { freePort } from "../test/lib/proc";
+import { preflight } from "./preflight/main";
+import { parseNodes } from "./preflight/cluster";
+import { readStackFile } from "../spec/stackFile";
+import { checkClusterFit } from "../validate/clusterFit";
+import {
+  applyPhases,
+  applyStream,
+  benchStackText,
+  benchVolumes,
+  fillSecrets,
+  jobsDone,
+  previewObjects,
+  sectionOf,
+  since,
+  timeline,
+  waitsOf,
+  withHeadroom,
+  withSection,
+} from "./lib/benchNode";
 
 const ROOT = path.join(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -240,6 +269,188 @@ async function clusterRows(): Promise<{ rows: string[]; noop: number; noopSteps:
   return { rows, noop, noopSteps };
 }
 
+/** Blocks this (synchronous) benchmark for `ms`: it polls the cluster between steps. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const NODE_HEADING = "## 5.";
+
+/**
+ * Section 5: `up` against kubectl + waits on the local cluster's real node, beside the live stack.
+ * Returns the section's Markdown; each run's workload timeline goes to artifacts/bench-node/.
+ */
+function nodeSection(): string {
+  const tools = process.env.STAGECRAFT_TOOLS ?? path.join(ROOT, ".tools");
+  const kubeconfig = path.resolve(process.env.BENCH_NODE_KUBECONFIG ?? path.join(tools, "cluster", "kubeconfig"));
+  if (!fs.existsSync(kubeconfig)) throw new Error(`no cluster at ${kubeconfig}: bring the real node up first (npm run local)`);
+  const bin = path.join(tools, "bin", "kubectl");
+  // Every call is bounded: the waits below carry their own --timeout, and nothing may hang the run.
+  const kubectl = (args: string[], input?: string) =>
+    execFileSync(bin, ["--kubeconfig", kubeconfig, ...args], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 700_000 });
+  const artifacts = path.join(ROOT, "artifacts", "bench-node");
+  fs.mkdirSync(artifacts, { recursive: true });
+  const localText = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8");
+  const used: string[] = [];
+
+  /** Deletes bench namespaces, waits until they are gone, then until their claims' volumes are. */
+  const clear = (namespaces: string[]) => {
+    kubectl(["delete", "namespace", ...namespaces, "--ignore-not-found", "--wait=false"]);
+    const until = (what: string, s: number, done: () => boolean) => {
+      const end = Date.now() + s * 1000;
+      while (!done()) {
+        if (Date.now() > end) throw new Error(`bench: ${what} still there after ${s} s`);
+        sleep(2000);
+      }
+    };
+    until(`namespaces ${namespaces.join(", ")}`, 600, () => {
+      const present = kubectl(["get", "namespaces", "-o", "name"]).split("\n");
+      return namespaces.every((ns) => !present.includes(`namespace/${ns}`));
+    });
+    const volumes = () => benchVolumes(kubectl(["get", "pv", "-o", "json"]), namespaces);
+    // The node's provisioner deletes a released volume with its directory; only what it leaves is deleted here.
+    try {
+      until("volumes of the bench namespaces", 120, () => volumes().length === 0);
+    } catch {
+      const left = volumes();
+      console.error(`[bench] the provisioner left ${left.join(", ")}: deleting them`);
+      kubectl(["delete", "pv", ...left, "--ignore-not-found", "--wait=false"]);
+      until("volumes of the bench namespaces", 120, () => volumes().length === 0);
+    }
+  };
+
+  /** Each workload's creation and last Ready (a Job: completion), in seconds from `t0`, kept as an artifact. */
+  const record = (ns: string, t0: number, file: string) => {
+    const lines = timeline(kubectl(["-n", ns, "get", "deployments,statefulsets,jobs,pods", "-o", "json"])).map(
+      (w) => `${w.kind}/${w.name}: created +${since(t0, w.created) ?? "?"} s, done +${since(t0, w.done) ?? "never"} s`,
+    );
+    fs.writeFileSync(path.join(artifacts, `${file}.timeline.txt`), `${lines.join("\n")}\n`);
+    fs.writeFileSync(path.join(artifacts, `${file}.events.json`), kubectl(["-n", ns, "get", "events", "-o", "json"]));
+    console.error(`[bench] ${file}:\n  ${lines.join("\n  ")}`);
+  };
+
+  const rows: string[] = [];
+  const notes: string[] = [];
+  const started = new Date();
+  try {
+    for (const stage of STAGES) {
+      const nsK = `bench-kubectl-${stage}`;
+      const nsP = `bench-pulumi-${stage}`;
+      used.push(nsK, nsP);
+      clear([nsK, nsP]);
+      const stageText = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stage}.yaml`), "utf8");
+      const dir = project(`node-${stage}`, {}, PROGRAM_FILES);
+      const stackFile = (ns: string) => path.join(dir, "stacks", `Pulumi.${ns}.yaml`);
+      const write = (fitCpu?: number) => {
+        for (const ns of [nsK, nsP]) fs.writeFileSync(stackFile(ns), benchStackText(localText, stageText, kubeconfig, ns, fitCpu));
+      };
+      // The stage's requests against what the node has free beside the live stack (the pre-flight's
+      // check, with headroom for the Jobs and surges it leaves out); if they do not fit, the largest
+      // lower `fit.cpu` that does (limits, and so what the pods may burn, stay the stage's), stated
+      // in the table.
+      const nodes = withHeadroom(
+        parseNodes(kubectl(["get", "nodes", "-o", "json"]), kubectl(["get", "pods", "-A", "-o", "json"]), nsP),
+        Number(process.env.BENCH_NODE_HEADROOM_MILLI ?? 250),
+      );
+      const fitsWith = (fitCpu?: number) => {
+        write(fitCpu);
+        const { stack, raw } = readStackFile(stackFile(nsP));
+        return checkClusterFit(stack, raw, nodes).length === 0;
+      };
+      const candidates = [undefined, ...Array.from({ length: 11 }, (_, i) => (14 - i) / 100)];
+      const fitting = candidates.findIndex((c) => fitsWith(c));
+      const fitCpu = candidates[fitting];
+      write(fitCpu);
+      // The pre-flight itself, as `npm run stage` runs it: fit (again) and the node's images.
+      if (fitting < 0 || preflight(stackFile(nsP)) !== 0) {
+        notes.push(
+          `${stage}: not measured: ${fitting < 0 ? "its pods do not fit the node beside the live stack even at fit.cpu 0.04" : "the pre-flight failed"} (its message is in the run's output).`,
+        );
+        continue;
+      }
+      const fitNote =
+        fitCpu === undefined
+          ? `${String(parseDocument(localText).getIn(["config", "stagecraft:target", "fit", "cpu"]))} (local's)`
+          : `${fitCpu} (lowered)`;
+      const penv = { PULUMI_BACKEND_URL: `file://${dir}/.backend` };
+      for (const ns of [nsK, nsP]) sh(`pulumi stack select --create ${ns} --non-interactive >/dev/null`, dir, penv);
+      // What pulumi would create, as it would send it (secrets included), in kubectl's namespace.
+      const objects = previewObjects(sh(`pulumi preview --json --show-secrets --non-interactive --stack ${nsK}`, dir, penv), nsK);
+      const load = os.loadavg()[0];
+
+      // pulumi first: the preview masks every Secret's values, which kubectl then takes from the
+      // Secrets this run created (passwords derive from the stack's seed and purpose alone).
+      let t0 = Date.now();
+      const verbose = process.env.BENCH_NODE_VERBOSE === "1" ? " -v=5 --logtostderr" : "";
+      const log = path.join(artifacts, `${stage}-pulumi.log`);
+      const u = once(`node: pulumi up ${stage}`, () =>
+        sh(`pulumi up --yes --skip-preview --non-interactive --stack ${nsP}${verbose} >${log} 2>&1`, dir, penv),
+      );
+      record(nsP, t0, `${stage}-pulumi`);
+      const filled = fillSecrets(objects, kubectl(["-n", nsP, "get", "secrets", "-o", "json"]), nsP, nsK);
+      clear([nsP]);
+
+      t0 = Date.now();
+      const k = once(`node: kubectl apply --server-side + waits, ${stage} (${objects.length} objects)`, () => {
+        for (const phase of applyPhases(filled)) {
+          kubectl(["apply", "--server-side", "--field-manager=bench", "-f", "-"], applyStream(phase));
+          const { rollouts, jobs } = waitsOf(phase);
+          for (const w of rollouts) kubectl(["-n", nsK, "rollout", "status", w, "--timeout=600s"]);
+          // Polled, not `kubectl wait`: a failed Job ends the run at once instead of at the timeout.
+          const end = Date.now() + 600_000;
+          while (jobs.length && !jobsDone(kubectl(["-n", nsK, "get", "jobs", "-o", "json"]), jobs)) {
+            if (Date.now() > end) throw new Error(`bench: ${jobs.join(", ")} not complete after 600 s`);
+            sleep(500);
+          }
+        }
+      });
+      record(nsK, t0, `${stage}-kubectl`);
+      clear([nsK]);
+      fs.rmSync(dir, { recursive: true, force: true });
+      rows.push(
+        `| ${stage} | ${fitNote} | ${objects.length} | ${u.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** | ${load.toFixed(1)} |`,
+      );
+    }
+  } finally {
+    if (used.length) clear(used);
+  }
+  const ended = new Date();
+  const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+  return [
+    `${NODE_HEADING} \`up\` on the real node against kubectl + waits`,
+    "",
+    "The local cluster's real node (`npm run local`: 2 cores, pods run in containerd), beside the live",
+    "stack `local` in namespace `stagecraft`, which is never touched. Each stage is the live stack's",
+    "target (`fit`, Kong placed on the KWOK nodes, the local images) holding the stage's spec (as",
+    "`stagecraft promote` writes it), in namespaces of the benchmark's own (`bench-pulumi-<stage>`,",
+    "`bench-kubectl-<stage>`), temp state. pulumi runs `up --skip-preview` from empty state (no policy",
+    "pack, as in section 4). kubectl applies, server-side, the objects a `pulumi preview --show-secrets`",
+    "of that stack would create (a render target can hold neither `fit` nor a placement and redacts",
+    "the Secrets real pods read; the preview masks Secrets' values too, so kubectl's are the ones",
+    "pulumi's run just created: derived from the stack's seed, the same in any namespace), in the one",
+    "order a real node needs (scripts/lib/benchNode.ts `applyPhases`): the Namespace, NetworkPolicies",
+    "and data tier first, waited for, then the app and edge tiers at once; each step waits as section",
+    "4 does (`rollout status` of every Deployment and StatefulSet, every Job complete). All at once, a",
+    "migration Job runs before MySQL's bootstrap has made its user and exhausts its backoffLimit (seen",
+    "for mvc: `web-migrate` Failed, so `kubectl wait` never returns). One run each, pulumi then kubectl",
+    "per stage; each namespace and its volumes are deleted, and gone, before the next run. Each run's",
+    "workload timeline (created, last pod Ready or Job complete, from the objects' timestamps) is in",
+    "`artifacts/bench-node/`. A stage whose requests do not fit beside the live stack runs at the",
+    "largest lower `fit.cpu` that fits with 250m CPU to spare (the late-rows Jobs and surge pods the",
+    "pre-flight's check at rest leaves out; without it micro's Jobs stayed Pending), limits unchanged,",
+    "as the `fit.cpu` column says.",
+    "",
+    `\`STAGECRAFT_TOOLS=/work/main/.tools BENCH_ONLY=node${process.env.BENCH_STAGES ? ` BENCH_STAGES=${process.env.BENCH_STAGES}` : ""} flock /work/notes/s6/cluster.lock npx ts-node --transpile-only scripts/bench.ts\`,`,
+    `${started.toISOString().slice(0, 10)}, ${hhmm(started)} to ${hhmm(ended)} UTC, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}.`,
+    "",
+    "| stage | fit.cpu | objects | pulumi up s | kubectl apply + waits s | ratio | load average (1 min) at the stage's start |",
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+    ...(notes.length ? ["", ...notes] : []),
+    "",
+  ].join("\n");
+}
+
 /** Section 1: each stage's preview against its floor (and with ts-node's type check on). */
 function previewRows(): { rows: string[]; times: Record<string, number> } {
   const rows1: string[] = [];
@@ -344,12 +555,21 @@ async function main(): Promise<void> {
     "",
   ].join("\n");
   fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, "docs", "benchmarks.md"), md);
-  console.log(md);
+  // Section 5 needs the real node, so `npm run bench` keeps the last one measured.
+  const doc = path.join(ROOT, "docs", "benchmarks.md");
+  const node = fs.existsSync(doc) ? sectionOf(fs.readFileSync(doc, "utf8"), NODE_HEADING) : undefined;
+  const all = node ? withSection(md, NODE_HEADING, node) : md;
+  fs.writeFileSync(doc, all);
+  console.log(all);
 }
 
 if (process.env.BENCH_ONLY === "previews") console.log(previewRows().rows.join("\n"));
-else if (process.env.BENCH_ONLY === "cluster")
+else if (process.env.BENCH_ONLY === "node") {
+  const section = nodeSection();
+  const doc = path.join(ROOT, "docs", "benchmarks.md");
+  fs.writeFileSync(doc, withSection(fs.readFileSync(doc, "utf8"), NODE_HEADING, section));
+  console.log(section);
+} else if (process.env.BENCH_ONLY === "cluster")
   void clusterRows().then((r) => console.log([...r.rows, `no-op preview of live ddd: ${r.noop.toFixed(1)} s (${r.noopSteps})`].join("\n")));
 else
   void main().catch((e: unknown) => {
