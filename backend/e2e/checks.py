@@ -5,6 +5,7 @@ kubectl) and returns a Result; what counts as a pass is decided by small pure fu
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -256,14 +257,14 @@ def rpc_failover(c: Ctx, seconds: float = 10) -> Result:
 
 
 RATE_LIMIT_SNIPPET = r"""
-import json, sys
+import json, sys, time
 from gevent import monkey; monkey.patch_all()
 import gevent
 from app.errors import RateLimited
 from app.rpc.client import shared_client
 callee, method, ident, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 client = shared_client()
-res = {"ok": 0, "limited": 0, "other": 0, "message": "", "error": ""}
+res = {"ok": 0, "limited": 0, "other": 0, "errors": {}, "message": "", "error": ""}
 def one():
     try:
         client.call(callee, method, {"id": ident}, key=str(ident))
@@ -273,23 +274,36 @@ def one():
         res["message"] = str(e)
     except Exception as e:
         res["other"] += 1
+        res["errors"][type(e).__name__] = res["errors"].get(type(e).__name__, 0) + 1
         res["error"] = repr(e)[:300]
+t0 = time.monotonic()
 gevent.joinall([gevent.spawn(one) for _ in range(n)], timeout=60)
+res["seconds"] = time.monotonic() - t0
 print(json.dumps(res))
 """
 
 
-def judge_rate_limit(out: dict[str, Any], burst: int) -> tuple[bool, str]:
-    """Calls beyond the burst, all at once, are refused by the client's own bucket: some refused
-    with the client's message, at most the burst (plus what refilled) answered, none failing otherwise."""
-    detail = f"{out.get('ok')} answered, {out.get('limited')} refused, {out.get('other')} other errors"
-    if out.get("other"):
-        return False, f"{detail}: {out.get('error')}"
-    if not out.get("limited") or "rate limit" not in str(out.get("message")):
+def judge_rate_limit(out: dict[str, Any], burst: int, per_second: float) -> tuple[bool, str]:
+    """The client's own bucket, judged on what it let through: calls beyond the burst, all at once,
+    are refused with the client's message, and the calls let through (answered, or failed after
+    leaving the client) are at most the burst plus what refilled while they ran. A let-through call
+    that timed out (Unavailable) is the callee being slow, not the limiter failing (seen at load 12
+    to 25 on 2 cores): it is reported, not judged; any other error fails the check, as does no
+    answer at all."""
+    ok, limited, other = int(out.get("ok", 0)), int(out.get("limited", 0)), int(out.get("other", 0))
+    errors: dict[str, int] = out.get("errors") or ({"unknown": other} if other else {})
+    cap = burst + math.ceil(per_second * float(out.get("seconds", 0.0))) + 1
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
+    detail = f"{ok} answered, {limited} refused, {other} failed after the limiter ({kinds})"
+    if not limited or "rate limit" not in str(out.get("message")):
         return False, f"{detail}: nothing refused by the client's rate limit"
-    if int(out.get("ok", 0)) < 1:
+    if ok + other > cap:
+        return False, f"{detail}: the limiter let {ok + other} through, more than burst {burst} + refill = {cap}"
+    if set(errors) - {"Unavailable"}:
+        return False, f"{detail}: {out.get('error')}"
+    if ok < 1:
         return False, f"{detail}: no call got through at all"
-    return True, f"{detail} (burst {burst}); refusal: {out.get('message')}"
+    return True, f"{detail}; at most {cap} may pass (burst {burst}, {per_second:g}/s); refusal: {out.get('message')}"
 
 
 def rate_limit(c: Ctx) -> Result:
@@ -309,7 +323,7 @@ def rate_limit(c: Ctx) -> Result:
     done = c.kube.exec(pods[0].name, ["python", "-c", RATE_LIMIT_SNIPPET, rl.callee, method, str(ident), str(n)], timeout=120)
     if done.returncode != 0:
         return fail(name, f"exec in {pods[0].name}: {done.stderr.strip()[-300:]}")
-    passed, detail = judge_rate_limit(json.loads(done.stdout.strip().splitlines()[-1]), rl.burst)
+    passed, detail = judge_rate_limit(json.loads(done.stdout.strip().splitlines()[-1]), rl.burst, rl.per_second)
     return Result(name, "pass" if passed else "fail", f"{n} concurrent {method} from {pods[0].name} to {rl.callee}: {detail}")
 
 

@@ -170,12 +170,28 @@ def test_celery_log_must_name_the_notification_the_api_shows() -> None:
     assert not checks.judge_celery_log(line.replace("succeeded", "raised"), 12)
 
 
-def test_rate_limit_needs_refusals_by_the_client_and_nothing_else_failing() -> None:
+def test_rate_limit_is_judged_on_what_the_limiter_let_through() -> None:
     msg = "calls to account are over the client's rate limit (500/s, burst 100); retry later"
-    assert checks.judge_rate_limit({"ok": 100, "limited": 200, "other": 0, "message": msg}, 100)[0]
-    assert not checks.judge_rate_limit({"ok": 300, "limited": 0, "other": 0, "message": ""}, 100)[0]
-    assert not checks.judge_rate_limit({"ok": 90, "limited": 200, "other": 10, "message": msg, "error": "Unavailable"}, 100)[0]
-    assert not checks.judge_rate_limit({"ok": 0, "limited": 300, "other": 0, "message": msg}, 100)[0]
+
+    def judge(ok: int, limited: int, errors: dict[str, int] | None = None, seconds: float = 0.1, message: str = msg) -> bool:
+        errors = errors or {}
+        out = {"ok": ok, "limited": limited, "other": sum(errors.values()), "errors": errors, "message": message, "seconds": seconds}
+        return checks.judge_rate_limit({**out, "error": "Unavailable('...')" if errors else ""}, 100, 500.0)[0]
+
+    assert judge(100, 200)
+    # Let through, then timed out at the callee (a slow node): reported, not the limiter's fault.
+    assert judge(56, 192, {"Unavailable": 52})
+    # Nothing refused, or refused with another message: the limiter did not act.
+    assert not judge(300, 0, message="")
+    assert not judge(100, 200, message="boom")
+    # More let through than burst + refill (500/s over 0.1 s = 50): the limiter leaks.
+    assert judge(151, 149)
+    assert not judge(152, 148)
+    assert not judge(100, 148, {"Unavailable": 52})
+    # Any other failure fails the check; so does no answer at all.
+    assert not judge(90, 200, {"PermissionDenied": 10})
+    assert not judge(0, 300)
+    assert not judge(0, 200, {"Unavailable": 100})
 
 
 def test_policy_check_needs_the_forbidden_call_refused_and_the_allowed_one_through() -> None:
