@@ -54,9 +54,11 @@ function kubeScore(stage: string): Finding[] {
 
 describe("kube-score over every rendered stage", () => {
   const all: Finding[] = [];
+  let stagesScored = 0;
 
   test.each(STAGES)("stage %s: no finding outside the ignore list and the pending list", (stage) => {
     const found = kubeScore(stage);
+    stagesScored++;
     all.push(...found);
     const unexpected = found.filter((f) => !pendingFor(f)).map((f) => f.text);
     if (unexpected.length > 0)
@@ -65,7 +67,9 @@ describe("kube-score over every rendered stage", () => {
   });
 
   test("every pending finding still fires somewhere (a fixed one must leave the list)", () => {
-    expect(all.length).toBeGreaterThan(0);
+    // Every stage was scored, every object of it (kubeScore checks that): no finding at all is then
+    // a clean result, not a check that did not run.
+    expect(stagesScored).toBe(STAGES.length);
     expect(stalePending(all)).toEqual([]);
   });
 });
