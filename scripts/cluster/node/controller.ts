@@ -91,7 +91,16 @@ const provisionedHere = (c: Claim): boolean => {
   );
 };
 
-/** A `local` PV over `dir` on `node`, bound to claim `c` (uid included, so no other claim takes it). */
+/** A PV's claimRef to one claim, uid included, so no other claim of that name can take the PV. */
+const claimRef = (c: { namespace?: string; name?: string; uid?: string }) => ({
+  apiVersion: "v1",
+  kind: "PersistentVolumeClaim",
+  namespace: c.namespace,
+  name: c.name,
+  uid: c.uid,
+});
+
+/** A `local` PV over `dir` on `node`, bound to claim `c`. */
 function localPv(name: string, c: Claim, dir: string, node: string): Record<string, unknown> {
   return {
     apiVersion: "v1",
@@ -102,13 +111,7 @@ function localPv(name: string, c: Claim, dir: string, node: string): Record<stri
       capacity: { storage: c.spec.resources?.requests?.storage ?? "1Gi" },
       accessModes: c.spec.accessModes ?? ["ReadWriteOnce"],
       persistentVolumeReclaimPolicy: "Delete",
-      claimRef: {
-        apiVersion: "v1",
-        kind: "PersistentVolumeClaim",
-        namespace: c.metadata.namespace,
-        name: c.metadata.name,
-        uid: c.metadata.uid,
-      },
+      claimRef: claimRef(c.metadata),
       // A `local` PV, not hostPath: the kubelet applies a pod's fsGroup to local volumes (it
       // re-groups the files on mount, as it does for EBS volumes on EKS) and to hostPath never,
       // so a pod whose uid changes would lose access to files an earlier uid wrote.
@@ -140,8 +143,8 @@ export function planVolumes(claims: Claim[], volumes: Volume[], root: string): V
       continue;
     const node = a["volume.kubernetes.io/selected-node"];
     if (!node) continue;
-    const name = `pvc-${c.metadata.uid}`;
-    actions.push({ kind: "create", dir: claimDir(root, c), pv: localPv(name, c, claimDir(root, c), node) });
+    const dir = claimDir(root, c);
+    actions.push({ kind: "create", dir, pv: localPv(`pvc-${c.metadata.uid}`, c, dir, node) });
   }
   for (const v of volumes) {
     if (!ours(v)) continue;
@@ -169,15 +172,6 @@ export function planLocalMoves(volumes: Volume[], root: string): VolumeAction[] 
     if (v.status?.phase !== "Bound" && v.status?.phase !== "Available") return [];
     const rest: Record<string, unknown> = { ...v.spec };
     delete rest.hostPath;
-    const claimRef = v.spec.claimRef
-      ? {
-          apiVersion: "v1",
-          kind: "PersistentVolumeClaim",
-          namespace: v.spec.claimRef.namespace,
-          name: v.spec.claimRef.name,
-          uid: v.spec.claimRef.uid,
-        }
-      : undefined;
     return [
       {
         kind: "to-local",
@@ -186,7 +180,7 @@ export function planLocalMoves(volumes: Volume[], root: string): VolumeAction[] 
           apiVersion: "v1",
           kind: "PersistentVolume",
           metadata: { name: v.metadata.name, annotations: { "pv.kubernetes.io/provisioned-by": PROVISIONER } },
-          spec: { ...rest, ...(claimRef ? { claimRef } : {}), local: { path: dir } },
+          spec: { ...rest, ...(v.spec.claimRef ? { claimRef: claimRef(v.spec.claimRef) } : {}), local: { path: dir } },
         },
       },
     ];
@@ -211,9 +205,9 @@ export function planLostVolumes(claims: Claim[], volumes: Volume[], root: string
 }
 
 // --- the loop --------------------------------------------------------------------------------
-export type Kubectl = (args: string[], input?: string) => string;
+type Kubectl = (args: string[], input?: string) => string;
 
-export function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
+function kubectlWith(kubectlBin: string, kubeconfig: string): Kubectl {
   return (args, input) => {
     const r = spawnSync(kubectlBin, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 30_000 });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr.trim()}`);
@@ -235,7 +229,7 @@ export function reconcileOnce(kubectl: Kubectl, pool: string[], volumeRoot: stri
 }
 
 /** Carries out one planned volume action. */
-export function applyVolumeAction(kubectl: Kubectl, a: VolumeAction, log: (s: string) => void): void {
+function applyVolumeAction(kubectl: Kubectl, a: VolumeAction, log: (s: string) => void): void {
   if (a.kind === "create") {
     fs.mkdirSync(a.dir, { recursive: true, mode: 0o777 });
     fs.chmodSync(a.dir, 0o777); // any pod user may own its data dir: the images run as non-root users
