@@ -477,10 +477,17 @@ function previewRows(): { rows: string[]; times: Record<string, number> } {
   return { rows: rows1, times: previewTimes };
 }
 
-async function main(): Promise<void> {
+/**
+ * Renders every stage afresh: the floor and the kubectl rows read rendered/, and a render left by an
+ * older checkout (or none, on a fresh clone) would compare different objects.
+ */
+function renderStages(): void {
   sh("bash scripts/toolchain.sh >/dev/null", ROOT);
-  for (const stage of STAGES)
-    if (!fs.existsSync(path.join(ROOT, "rendered", stage))) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
+  for (const stage of STAGES) sh(`bash scripts/stage.sh ${stage} render >/dev/null`, ROOT);
+}
+
+async function main(): Promise<void> {
+  renderStages();
 
   const { rows: rows1, times: previewTimes } = previewRows();
 
@@ -563,15 +570,18 @@ async function main(): Promise<void> {
   console.log(all);
 }
 
-if (process.env.BENCH_ONLY === "previews") console.log(previewRows().rows.join("\n"));
-else if (process.env.BENCH_ONLY === "node") {
+if (process.env.BENCH_ONLY === "previews") {
+  renderStages();
+  console.log(previewRows().rows.join("\n"));
+} else if (process.env.BENCH_ONLY === "node") {
   const section = nodeSection();
   const doc = path.join(ROOT, "docs", "benchmarks.md");
   fs.writeFileSync(doc, withSection(fs.readFileSync(doc, "utf8"), NODE_HEADING, section));
   console.log(section);
-} else if (process.env.BENCH_ONLY === "cluster")
+} else if (process.env.BENCH_ONLY === "cluster") {
+  renderStages();
   void clusterRows().then((r) => console.log([...r.rows, `no-op preview of live ddd: ${r.noop.toFixed(1)} s (${r.noopSteps})`].join("\n")));
-else
+} else
   void main().catch((e: unknown) => {
     console.error(e);
     process.exit(1);
