@@ -105,9 +105,10 @@ fi
 # build_provider: a writable copy of the provider's module with its two generated embed files, built.
 build_provider() {
   local src="$STAGECRAFT_TOOLS/src/k8s-provider"
-  # The key names the module and the one change made to it (scripts/toolchain/k8sprovider/previewReplace.js).
+  # The key names the module and the changes made to it (scripts/toolchain/k8sprovider/previewReplace.js,
+  # awaitObserved.js), so changing either rebuilds it.
   local key
-  key="$K8S_PSEUDO $K8S_VERSION $(sha256sum scripts/toolchain/k8sprovider/previewReplace.js | cut -c1-16)"
+  key="$K8S_PSEUDO $K8S_VERSION $(cat scripts/toolchain/k8sprovider/previewReplace.js scripts/toolchain/k8sprovider/awaitObserved.js | sha256sum | cut -c1-16)"
   if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$key" ]]; then
     need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
     log "pulumi-resource-kubernetes: preparing source $K8S_PSEUDO"
@@ -118,6 +119,8 @@ build_provider() {
     node scripts/toolchain/k8sprovider/embed.js "$src/cmd/pulumi-resource-kubernetes" "$K8S_VERSION"
     # A Service turning headless must be previewable (a StatefulSet's governing Service): see the file.
     node scripts/toolchain/k8sprovider/previewReplace.js "$src"
+    # A Deployment or StatefulSet update is done only once its controller has observed it: see the file.
+    node scripts/toolchain/k8sprovider/awaitObserved.js "$src"
     echo "$key" >"$src/.stagecraft-version"
     rm -f "$STAMPS/pulumi-resource-kubernetes"
   fi

@@ -3,8 +3,9 @@
  * its own ports, and one stack `pulumi up`-ed with the provider's normal await logic at mvc, then
  * moved to split, micro, ddd and back to micro (`promotedText`, as `stagecraft promote` does).
  * Each move's preview is saved under artifacts/live/; the test fails on any replace or unretained
- * delete of a data-bearing object, on any such object whose UID changes across the move, or on a
- * second preview that plans anything.
+ * delete of a data-bearing object, on any such object whose UID changes across the move, on a
+ * Deployment or StatefulSet still rolling out when `up` returned, or on a second preview that plans
+ * anything.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +15,7 @@ import { promotedText } from "../../cli/promote";
 import { useFreeClusterPorts } from "../lib/testCluster";
 import { guardedPreview, isDataSecret, isDataStatefulSet, shell, type Step } from "../lib/moves";
 import { copyProgram } from "../lib/program";
+import { unfinishedRollouts } from "../lib/rollout";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "live";
@@ -106,6 +108,9 @@ describe("live stage moves on a real local cluster", () => {
       const t0 = Date.now();
       pulumi("up --yes --skip-preview");
       process.stderr.write(`[live] ${from} -> ${to}: ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
+      // The awaits held `up` until every rollout had finished (a callee's before its callers').
+      const workloads = JSON.parse(kubectl(`get deployments,statefulsets -n ${NAMESPACE} -o json`)) as { items: [] };
+      expect(unfinishedRollouts(workloads.items)).toEqual([]);
 
       const after = uids();
       const changed = Object.keys(before).filter((k) => after[k] !== undefined && after[k] !== before[k]);
