@@ -45,9 +45,10 @@ export interface StageArgs {
   readonly kongPlacement?: Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations">;
 }
 
-/** The app tier's components, and its services by name. */
+/** The app tier's components, those behind a Service (what the edge routes to), and its services by name. */
 interface AppTier {
   readonly all: pulumi.Resource[];
+  readonly served: pulumi.Resource[];
   readonly services: ReadonlyMap<string, AppService>;
 }
 
@@ -73,7 +74,7 @@ export class Stage extends pulumi.ComponentResource {
     new CallGraphPolicies("network-policies", { flows: model.flows, namespace: args.namespace }, this.after(namespace));
     const data = this.dataTier(args, namespace);
     const app = this.appTier(args, namespace, data);
-    this.entryPoints = this.edgeTier(args, namespace, data.redis, app.all);
+    this.entryPoints = this.edgeTier(args, namespace, data.redis, app.served);
     // Rows an old owner wrote while its callers were moving: copied once they all have moved.
     for (const s of model.spec.services.filter((x) => x.migrate && (x.mysql?.adopt ?? []).length > 0))
       new AdoptionCatchUp(
@@ -142,7 +143,7 @@ export class Stage extends pulumi.ComponentResource {
     return { redis, mysql, etcd };
   }
 
-  /** The app tier; returns its components (which the edge waits for) and its services by name. */
+  /** The app tier; returns its components, those the edge routes to, and its services by name. */
   private appTier(args: StageArgs, namespace: Namespace, data: DataTier): AppTier {
     const app: pulumi.Resource[] = [];
     const { model } = args;
@@ -184,26 +185,40 @@ export class Stage extends pulumi.ComponentResource {
       started.set(name, service);
       app.push(service);
     }
+    const served: pulumi.Resource[] = [...app];
+    // Workers and beat run their service's code with its ConfigMap (made by its chart) and after its
+    // migration: started before them, their pods failed to mount the ConfigMap and the kubelet's
+    // retry back-off held beat up to 74 s past the chart (seen on the real node).
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
-      if (svc)
-        app.push(new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(namespace, redis, mysql)));
+      const owner = started.get(w.service);
+      if (svc && owner) app.push(new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(owner)));
     }
     const beatService = spec.beat && byName.get(spec.beat.service);
-    if (spec.beat && beatService)
-      app.push(new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(namespace, redis)));
-    if (spec.push?.kind === "tormq") app.push(new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace)));
-    if (spec.shortUrl) app.push(new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis)));
-    return { all: app, services: started };
+    const beatOwner = spec.beat && started.get(spec.beat.service);
+    if (spec.beat && beatService && beatOwner)
+      app.push(new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(beatOwner)));
+    if (spec.push?.kind === "tormq") {
+      const push = new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace));
+      app.push(push);
+      served.push(push);
+    }
+    if (spec.shortUrl) {
+      const shortUrl = new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis));
+      app.push(shortUrl);
+      served.push(shortUrl);
+    }
+    return { all: app, served, services: started };
   }
 
   /**
-   * The edge tier. Its Deployments roll out after the app tier (`rolloutAfter`): nginx resolves its
-   * upstreams' Service names when it starts and exits if one does not exist yet (seen on the real
-   * node), so the Services must come first. Its config, ServiceAccount, PDB and LoadBalancer Service
-   * wait only for the namespace and Redis. Returns the names of its LoadBalancer Services.
+   * The edge tier. Its Deployments roll out after the app components it routes to (`rolloutAfter`):
+   * nginx resolves its upstreams' Service names when it starts and exits if one does not exist yet
+   * (seen on the real node), so the Services must come first. Celery has no Service: the edge does
+   * not wait for it. Its config, ServiceAccount, PDB and LoadBalancer Service wait only for the
+   * namespace and Redis. Returns the names of its LoadBalancer Services.
    */
-  private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache, app: pulumi.Resource[]): string[] {
+  private edgeTier(args: StageArgs, namespace: Namespace, redis: RedisCache, served: pulumi.Resource[]): string[] {
     const { spec } = args.model;
     const ns = args.namespace;
     const host = (n: string) => serviceHost(n, ns);
@@ -216,7 +231,7 @@ export class Stage extends pulumi.ComponentResource {
           nginx: spec.edge.nginx,
           namespace: ns,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
-          rolloutAfter: app,
+          rolloutAfter: served,
           redis: { host: host(NAMES.redisClient), port: PORTS.redis },
           conf: {
             upstreams: routed.map((s) => ({ name: s.name, host: host(s.name), port: s.port, routes: s.routes })),
@@ -249,7 +264,7 @@ export class Stage extends pulumi.ComponentResource {
           redis: { host: host(NAMES.redisClient), port: PORTS.redis, database: 0 },
           credentials: args.credentials,
           loadBalancerAnnotations: args.loadBalancerAnnotations,
-          rolloutAfter: app,
+          rolloutAfter: served,
           placement: args.kongPlacement,
         },
         this.after(namespace, redis),

@@ -21,6 +21,7 @@ import {
 } from "../../../lib/mocks";
 
 const STAGE_TYPE = "stagecraft:stage:Stage";
+const CELERY = ["stagecraft:app:CeleryWorker", "stagecraft:app:CeleryBeat"];
 
 let pulumi: Pulumi;
 const builds = {} as Record<StageName, StageBuild>;
@@ -139,17 +140,21 @@ describe.each(STAGES)("stage %s", (stage) => {
     }
   });
 
-  it("rolls the edge's Deployments out after the whole app tier, and creates the rest of the edge without waiting for it", () => {
+  it("rolls the edge's Deployments out after every app component it routes to (not Celery), and creates the rest of the edge without waiting", () => {
     const b = builds[stage];
     const appTier = appComponents(b);
-    const workloads = appWorkloads(b);
     const appUrns = new Set(appTier.flatMap((c) => under(b, c.urn)));
+    const celery = new Set(appTier.filter((c) => CELERY.includes(c.type)).flatMap((c) => under(b, c.urn)));
+    const routed = appWorkloads(b).filter((u) => !celery.has(u));
+    expect(routed.length).toBeGreaterThan(0);
     const edges = children(b).filter((r) => r.type.startsWith("stagecraft:edge:"));
     expect(edges).toHaveLength(1);
     const objects = childrenOf(b, edges[0]);
     const deployment = objects.find((r) => r.type === K8S.deployment);
     const waits = waitsFor(b, deployment);
-    expect(workloads.filter((u) => !waits.has(u))).toEqual([]);
+    expect(routed.filter((u) => !waits.has(u))).toEqual([]);
+    // Celery has no Service to route to; waiting for it only made the edge late.
+    expect([...celery].filter((u) => waits.has(u))).toEqual([]);
     const rest = objects.filter((r) => r !== deployment);
     expect(rest.map((r) => r.type)).toEqual(expect.arrayContaining([K8S.serviceAccount, K8S.pdb, K8S.service]));
     expect(rest.some((r) => r.type === K8S.secret || r.type === K8S.configMap)).toBe(true);
@@ -160,6 +165,29 @@ describe.each(STAGES)("stage %s", (stage) => {
         object: r.name,
         waitsFor: [],
       });
+    }
+  });
+
+  it("starts each Celery worker and beat after its service's AppService: its ConfigMap, migration and pods", () => {
+    const b = builds[stage];
+    const { workers, beat } = b.loaded.spec;
+    const owners = new Map<string, string>([
+      ...workers.map((w): [string, string] => [`celery-${w.name}`, w.service]),
+      ...(beat ? [["celery-beat", beat.service] as [string, string]] : []),
+    ]);
+    const celery = children(b).filter((r) => CELERY.includes(r.type));
+    expect(celery.map((r) => r.name).sort()).toEqual([...owners.keys()].sort());
+    for (const c of celery) {
+      // The service's objects and its chart (which makes the ConfigMap the Celery pods mount).
+      const owner = under(b, service(b, owners.get(c.name) as string).urn).filter((u) => {
+        const r = b.registrations.find((x) => x.urn === u);
+        return r?.custom || r?.type === K8S.chart;
+      });
+      expect(owner.some((u) => b.registrations.find((r) => r.urn === u)?.type === K8S.chart)).toBe(true);
+      for (const r of childrenOf(b, c)) {
+        const waits = waitsFor(b, r);
+        expect({ object: r.name, missing: owner.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missing: [] });
+      }
     }
   });
 
