@@ -440,7 +440,7 @@ function nodeSection(): string {
     "pre-flight's check at rest leaves out; without it micro's Jobs stayed Pending), limits unchanged,",
     "as the `fit.cpu` column says.",
     "",
-    `\`STAGECRAFT_TOOLS=/work/main/.tools BENCH_ONLY=node${process.env.BENCH_STAGES ? ` BENCH_STAGES=${process.env.BENCH_STAGES}` : ""} flock /work/notes/s6/cluster.lock npx ts-node --transpile-only scripts/bench.ts\`,`,
+    `\`npm run local\`, then \`BENCH_ONLY=node${process.env.BENCH_STAGES ? ` BENCH_STAGES=${process.env.BENCH_STAGES}` : ""} npx ts-node --transpile-only scripts/bench.ts\`,`,
     `${started.toISOString().slice(0, 10)}, ${hhmm(started)} to ${hhmm(ended)} UTC, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}.`,
     "",
     "| stage | fit.cpu | objects | pulumi up s | kubectl apply + waits s | ratio | load average (1 min) at the stage's start |",
