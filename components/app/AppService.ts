@@ -42,6 +42,8 @@ export class AppService extends pulumi.ComponentResource {
   readonly port: number;
   /** The env its pods and its Jobs get (settings.json, rpc.json, secrets): another Job of this service reuses it. */
   readonly env: k8s.types.input.core.v1.EnvVar[];
+  /** Its migration Job, if it migrates: whatever else runs its code (Celery) starts after it. */
+  readonly migration?: k8s.batch.v1.Job;
 
   constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:app:AppService", name, {}, opts);
@@ -56,6 +58,7 @@ export class AppService extends pulumi.ComponentResource {
     const pod = servicePod(s, env, mounts);
 
     const migrate = s.migrate ? this.migrateJob(name, args, env) : undefined;
+    this.migration = migrate;
 
     const values = serviceValues({
       name: s.name,

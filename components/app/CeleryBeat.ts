@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { NAMES } from "../../model/names";
 import { container, scratch } from "../lib/pod";
 import type { BeatSpec, ServiceSpec } from "../../spec/schema";
-import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
+import { APP_UID, CONFIG_DIR, configMount, secretEnv, serviceFiles } from "./appPod";
+import type { AppSettings } from "./appSettings";
 import { celeryBeatArgs } from "./celeryCommand";
 import { CELERY_APP } from "./CeleryWorker";
 import { serviceChart } from "./serviceChart";
@@ -18,6 +19,8 @@ const SCHEDULE_DIR = "/var/run/celery";
 export interface CeleryBeatArgs {
   readonly beat: BeatSpec;
   readonly service: ServiceSpec;
+  /** The service's settings.json, in beat's own ConfigMap: it starts without waiting for the service's chart. */
+  readonly settings: AppSettings;
   readonly namespace: string;
 }
 
@@ -29,7 +32,7 @@ export class CeleryBeat extends pulumi.ComponentResource {
     const s = args.service;
     const tmp = scratch("tmp", "/tmp");
     const schedule = scratch("schedule", SCHEDULE_DIR);
-    const config = configMount(s.name);
+    const config = configMount(NAMES.beat);
     const scheduleFile = `${SCHEDULE_DIR}/celerybeat-schedule`;
     // Beat has no health endpoint, and its schedule store is not rewritten while nothing is due (seen
     // on the real node: unchanged for 10+ minutes with an hourly task), so a file's age cannot tell a
@@ -47,6 +50,7 @@ export class CeleryBeat extends pulumi.ComponentResource {
       kind: "StatefulSet",
       replicas: 1,
       uid: APP_UID,
+      configFiles: serviceFiles(args.settings),
       containers: [
         container({
           name: "beat",
@@ -56,7 +60,9 @@ export class CeleryBeat extends pulumi.ComponentResource {
           args: celeryBeatArgs(CELERY_APP, scheduleFile),
           env: [{ name: "STAGECRAFT_SETTINGS", value: `${CONFIG_DIR}/settings.json` }, ...secretEnv(s)],
           volumeMounts: [tmp.mount, schedule.mount, config.mount],
-          readinessProbe: { exec: { command: started }, initialDelaySeconds: 10, periodSeconds: 30 },
+          // Every 5 s (a `find` in one directory): at 30 s, beat's Ready came up to 30 s after its store,
+          // and whatever waits for the app tier (the late-rows Jobs) waited with it.
+          readinessProbe: { exec: { command: started }, initialDelaySeconds: 5, periodSeconds: 5 },
           livenessProbe: { exec: { command: running }, initialDelaySeconds: 120, periodSeconds: 60, failureThreshold: 3 },
         }),
       ],

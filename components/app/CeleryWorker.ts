@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { workerName } from "../../model/names";
 import { container, scratch } from "../lib/pod";
 import type { ServiceSpec, WorkerSpec } from "../../spec/schema";
-import { APP_UID, CONFIG_DIR, configMount, secretEnv } from "./appPod";
+import { APP_UID, CONFIG_DIR, configMount, secretEnv, serviceFiles } from "./appPod";
+import type { AppSettings } from "./appSettings";
 import { celeryWorkerArgs } from "./celeryCommand";
 import { celeryLivenessCommand, celeryPingCommand } from "./healthChecks";
 import { serviceChart } from "./serviceChart";
@@ -19,6 +20,8 @@ export interface CeleryWorkerArgs {
   readonly worker: WorkerSpec;
   /** The service whose code, settings and credentials the worker uses. */
   readonly service: ServiceSpec;
+  /** The service's settings.json, in the worker's own ConfigMap: it starts without waiting for the service's chart. */
+  readonly settings: AppSettings;
   readonly namespace: string;
 }
 
@@ -30,13 +33,13 @@ export class CeleryWorker extends pulumi.ComponentResource {
     const { worker: w, service: s } = args;
     const k8sName = workerName(w.name);
     const tmp = scratch("tmp", "/tmp", "256Mi");
-    // The worker reads its service's settings.json from the service's own ConfigMap.
-    const config = configMount(s.name);
+    const config = configMount(k8sName);
     const values = serviceValues({
       name: k8sName,
       role: "worker",
       replicas: w.replicas,
       uid: APP_UID,
+      configFiles: serviceFiles(args.settings),
       containers: [
         container({
           name: "worker",

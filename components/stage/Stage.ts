@@ -186,18 +186,34 @@ export class Stage extends pulumi.ComponentResource {
       app.push(service);
     }
     const served: pulumi.Resource[] = [...app];
-    // Workers and beat run their service's code with its ConfigMap (made by its chart) and after its
-    // migration: started before them, their pods failed to mount the ConfigMap and the kubelet's
-    // retry back-off held beat up to 74 s past the chart (seen on the real node).
+    // Workers and beat run their service's code: they start once its schema is migrated (and the
+    // stores are up), with their own copy of its settings.json. Before, they mounted the service's
+    // chart's ConfigMap without waiting for it, and the kubelet's retry back-off held beat up to 74 s
+    // past the chart (seen on the real node); waiting for the whole AppService instead held them
+    // behind the callers-after-callees levels.
+    const codeRuns = (svc: AppService) => this.after(namespace, redis, mysql, ...(svc.migration ? [svc.migration] : []));
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
       const owner = started.get(w.service);
-      if (svc && owner) app.push(new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, namespace: ns }, this.after(owner)));
+      if (svc && owner)
+        app.push(
+          new CeleryWorker(
+            `celery-${w.name}`,
+            { worker: w, service: svc, settings: appSettings(svc, model, ns), namespace: ns },
+            codeRuns(owner),
+          ),
+        );
     }
     const beatService = spec.beat && byName.get(spec.beat.service);
     const beatOwner = spec.beat && started.get(spec.beat.service);
     if (spec.beat && beatService && beatOwner)
-      app.push(new CeleryBeat("celery-beat", { beat: spec.beat, service: beatService, namespace: ns }, this.after(beatOwner)));
+      app.push(
+        new CeleryBeat(
+          "celery-beat",
+          { beat: spec.beat, service: beatService, settings: appSettings(beatService, model, ns), namespace: ns },
+          codeRuns(beatOwner),
+        ),
+      );
     if (spec.push?.kind === "tormq") {
       const push = new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace));
       app.push(push);

@@ -43,6 +43,7 @@ interface Values {
   hpa: { enabled: boolean; minReplicas?: number; maxReplicas?: number; targetCpuPercent?: number };
   containers: ContainerLike[];
   initContainers: ContainerLike[];
+  volumes: { name: string; configMap?: { name: string } }[];
   terminationGracePeriodSeconds: number;
 }
 
@@ -166,14 +167,26 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
     });
   });
 
-  it("runs one Celery worker chart per worker, on its service's image and ConfigMap", () => {
+  /** The ConfigMap a chart's pods mount as `config`, and that ConfigMap's settings.json. */
+  const mountedSettings = (v: Values) => {
+    const volume = v.volumes.find((x) => x.name === "config");
+    return {
+      configMap: volume?.configMap?.name,
+      ownChart: volume?.configMap?.name === `${v.name}-config`,
+      settings: v.configMap["settings.json"],
+    };
+  };
+
+  it("runs one Celery worker chart per worker, on its service's image and settings, in a ConfigMap of its own", () => {
     const images = new Map(spec().services.map((s) => [s.name, s.image]));
     for (const w of spec().workers) {
-      const c = chart(b(), `celery-${w.name}-chart`);
-      const v = values(c);
+      const v = values(chart(b(), `celery-${w.name}-chart`));
       expect(v.workload).toEqual({ kind: "Deployment", replicas: w.replicas });
       expect(v.containers.map((k) => k.image)).toEqual([images.get(w.service)]);
-      expect(JSON.stringify(v)).toContain(`"${w.service}-config"`);
+      // Its own ConfigMap (it need not wait for the service's chart), with the service's settings.
+      const own = mountedSettings(v);
+      expect(own.ownChart).toBe(true);
+      expect(own.settings).toBe(values(chart(b(), `${w.service}-chart`)).configMap["settings.json"]);
     }
   });
 
@@ -185,6 +198,9 @@ describe.each(STAGES)("app tier of stage %s", (stage) => {
     expect(v.hpa.enabled).toBe(false);
     expect(v.pdb.enabled).toBe(false);
     expect(v.containers.map((k) => k.image)).toEqual([spec().services.find((s) => s.name === beat.service)?.image]);
+    const own = mountedSettings(v);
+    expect(own.ownChart).toBe(true);
+    expect(own.settings).toBe(values(chart(b(), `${beat.service}-chart`)).configMap["settings.json"]);
     // Its governing Service (serviceName is the chart's name): headless, no ports (nothing calls beat).
     expect(v.service).toEqual({ enabled: true, headless: true, ports: [] });
   });

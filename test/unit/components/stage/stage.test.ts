@@ -168,7 +168,7 @@ describe.each(STAGES)("stage %s", (stage) => {
     }
   });
 
-  it("starts each Celery worker and beat after its service's AppService: its ConfigMap, migration and pods", () => {
+  it("starts each Celery worker and beat once its service's schema is migrated, not after its service's chart", () => {
     const b = builds[stage];
     const { workers, beat } = b.loaded.spec;
     const owners = new Map<string, string>([
@@ -177,16 +177,24 @@ describe.each(STAGES)("stage %s", (stage) => {
     ]);
     const celery = children(b).filter((r) => CELERY.includes(r.type));
     expect(celery.map((r) => r.name).sort()).toEqual([...owners.keys()].sort());
+    const data = ["redis", "mysql"].flatMap((n) => children(b).filter((r) => r.type.startsWith("stagecraft:data:") && r.name === n));
+    expect(data).toHaveLength(2);
     for (const c of celery) {
-      // The service's objects and its chart (which makes the ConfigMap the Celery pods mount).
-      const owner = under(b, service(b, owners.get(c.name) as string).urn).filter((u) => {
-        const r = b.registrations.find((x) => x.urn === u);
-        return r?.custom || r?.type === K8S.chart;
-      });
-      expect(owner.some((u) => b.registrations.find((r) => r.urn === u)?.type === K8S.chart)).toBe(true);
+      const name = owners.get(c.name) as string;
+      const ownerSpec = b.loaded.spec.services.find((s) => s.name === name);
+      const owner = childrenOf(b, service(b, name));
+      const migration = owner.filter((r) => r.type === K8S.job);
+      expect(migration).toHaveLength(ownerSpec?.migrate ? 1 : 0);
+      const ownerChart = owner.find((r) => r.type === K8S.chart);
       for (const r of childrenOf(b, c)) {
         const waits = waitsFor(b, r);
-        expect({ object: r.name, missing: owner.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missing: [] });
+        const needed = [...migration.map((j) => j.urn), ...data.flatMap((d) => under(b, d.urn))];
+        expect({ object: r.name, missing: needed.filter((u) => !waits.has(u)) }).toEqual({ object: r.name, missing: [] });
+        // Its pods mount a ConfigMap of their own: the service's chart (and its callees) is no reason to wait.
+        expect({ object: r.name, waitsForChart: !!ownerChart && waits.has(ownerChart.urn) }).toEqual({
+          object: r.name,
+          waitsForChart: false,
+        });
       }
     }
   });
