@@ -44,6 +44,8 @@ export class AppService extends pulumi.ComponentResource {
   readonly env: k8s.types.input.core.v1.EnvVar[];
   /** Its migration Job, if it migrates: whatever else runs its code (Celery) starts after it. */
   readonly migration?: k8s.batch.v1.Job;
+  /** Its settings.json, as given: whatever else runs its code (Celery) reads the same. */
+  readonly settings: AppSettings;
 
   constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("stagecraft:app:AppService", name, {}, opts);
@@ -59,6 +61,7 @@ export class AppService extends pulumi.ComponentResource {
 
     const migrate = s.migrate ? this.migrateJob(name, args, env) : undefined;
     this.migration = migrate;
+    this.settings = args.settings;
 
     const values = serviceValues({
       name: s.name,

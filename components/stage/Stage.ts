@@ -145,7 +145,6 @@ export class Stage extends pulumi.ComponentResource {
 
   /** The app tier; returns its components, those the edge routes to, and its services by name. */
   private appTier(args: StageArgs, namespace: Namespace, data: DataTier): AppTier {
-    const app: pulumi.Resource[] = [];
     const { model } = args;
     const { spec } = model;
     const ns = args.namespace;
@@ -183,48 +182,36 @@ export class Stage extends pulumi.ComponentResource {
         this.after(namespace, redis, mysql, ...(etcd ? [etcd] : [])),
       );
       started.set(name, service);
-      app.push(service);
     }
-    const served: pulumi.Resource[] = [...app];
     // Workers and beat run their service's code: they start once its schema is migrated (and the
     // stores are up), with their own copy of its settings.json. Before, they mounted the service's
     // chart's ConfigMap without waiting for it, and the kubelet's retry back-off held beat up to 74 s
     // past the chart (seen on the real node); waiting for the whole AppService instead held them
     // behind the callers-after-callees levels.
-    const codeRuns = (svc: AppService) => this.after(namespace, redis, mysql, ...(svc.migration ? [svc.migration] : []));
+    const codeRuns = (owner: AppService) => this.after(namespace, redis, mysql, ...(owner.migration ? [owner.migration] : []));
+    const celery: pulumi.Resource[] = [];
     for (const w of spec.workers) {
       const svc = byName.get(w.service);
       const owner = started.get(w.service);
       if (svc && owner)
-        app.push(
-          new CeleryWorker(
-            `celery-${w.name}`,
-            { worker: w, service: svc, settings: appSettings(svc, model, ns), namespace: ns },
-            codeRuns(owner),
-          ),
+        celery.push(
+          new CeleryWorker(`celery-${w.name}`, { worker: w, service: svc, settings: owner.settings, namespace: ns }, codeRuns(owner)),
         );
     }
     const beatService = spec.beat && byName.get(spec.beat.service);
     const beatOwner = spec.beat && started.get(spec.beat.service);
     if (spec.beat && beatService && beatOwner)
-      app.push(
+      celery.push(
         new CeleryBeat(
           "celery-beat",
-          { beat: spec.beat, service: beatService, settings: appSettings(beatService, model, ns), namespace: ns },
+          { beat: spec.beat, service: beatService, settings: beatOwner.settings, namespace: ns },
           codeRuns(beatOwner),
         ),
       );
-    if (spec.push?.kind === "tormq") {
-      const push = new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace));
-      app.push(push);
-      served.push(push);
-    }
-    if (spec.shortUrl) {
-      const shortUrl = new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis));
-      app.push(shortUrl);
-      served.push(shortUrl);
-    }
-    return { all: app, served, services: started };
+    const served: pulumi.Resource[] = [...started.values()];
+    if (spec.push?.kind === "tormq") served.push(new PushService("push", { push: spec.push, namespace: ns }, this.after(namespace)));
+    if (spec.shortUrl) served.push(new ShortUrl("shorturl", { shortUrl: spec.shortUrl, namespace: ns }, this.after(namespace, redis)));
+    return { all: [...served, ...celery], served, services: started };
   }
 
   /**

@@ -15,7 +15,7 @@ import { promotedText } from "../../cli/promote";
 import { useFreeClusterPorts } from "../lib/testCluster";
 import { guardedPreview, isDataSecret, isDataStatefulSet, shell, type Step } from "../lib/moves";
 import { copyProgram } from "../lib/program";
-import { unfinishedRollouts } from "../lib/rollout";
+import { unfinishedRollouts, type Workload } from "../lib/rollout";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK = "live";
@@ -109,7 +109,7 @@ describe("live stage moves on a real local cluster", () => {
       pulumi("up --yes --skip-preview");
       process.stderr.write(`[live] ${from} -> ${to}: ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
       // The awaits held `up` until every rollout had finished (a callee's before its callers').
-      const workloads = JSON.parse(kubectl(`get deployments,statefulsets -n ${NAMESPACE} -o json`)) as { items: [] };
+      const workloads = JSON.parse(kubectl(`get deployments,statefulsets -n ${NAMESPACE} -o json`)) as { items: Workload[] };
       expect(unfinishedRollouts(workloads.items)).toEqual([]);
 
       const after = uids();

@@ -4,7 +4,7 @@
  * The conditions are the ones `kubectl rollout status` waits for. Pure: reads `kubectl get -o json`.
  */
 
-interface Workload {
+export interface Workload {
   kind: string;
   metadata: { name: string; generation?: number };
   spec: { replicas?: number; updateStrategy?: { type?: string } };
