@@ -31,3 +31,9 @@ export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-1}"
 # checker), for the program and the benchmark's floor alike. Set it to false to have ts-node load
 # and type-check the program in the engine again (boot/index.js steps aside).
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+# The program never reads a resource back out of an output (a Helm chart's `resources` list is
+# unused), so outputs carry URNs instead of resource references: with references on, the SDK turns
+# each of a chart's objects into a Resource by asking the engine for its whole state, ~40 calls per
+# ddd preview (~0.3 s of a no-op preview of a live stack, docs/benchmarks.md §4). A program that
+# needs references back sets this to false.
+export PULUMI_DISABLE_RESOURCE_REFERENCES="${PULUMI_DISABLE_RESOURCE_REFERENCES:-true}"

@@ -44,7 +44,7 @@ build() {
   local name="$1" dir="$2" pkg="$3"; shift 3
   local stamp; stamp="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)-$(echo "$*" | sha256sum | cut -c1-16)"
   if [[ -x "$BIN/$name" && ! -L "$BIN/$name" && "$(cat "$STAMPS/$name" 2>/dev/null)" == "$stamp" ]]; then
-    log "$name: cached (built from $pkg)"
+    log "$name: cached (built from ${pkg/#./$dir})"
     return
   fi
   need go "Go 1.24+ from https://go.dev, with access to a Go module proxy; or install pulumi v$PULUMI_VERSION and its kubernetes $K8S_VERSION plugin"
@@ -90,6 +90,30 @@ else
     -tags osusergo,grpcnotrace -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 fi
 
+# build_langhost: the host's package copied out of sdk/v3 $LANGHOST_SDK (see scripts/toolchain/langhost/go.mod
+# for why from there) into a module of its own beside the wrapper's go.mod, changed, and built.
+build_langhost() {
+  local src="$STAGECRAFT_TOOLS/src/langhost"
+  # The key names the module and the change made to it, so changing either rebuilds it.
+  local key
+  key="$LANGHOST_SDK $(cat scripts/toolchain/langhost/go.mod scripts/toolchain/langhost/go.sum scripts/toolchain/langhost/directMonitor.js | sha256sum | cut -c1-16)"
+  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$key" ]]; then
+    need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
+    log "pulumi-language-nodejs: preparing source (sdk/v3 $LANGHOST_SDK)"
+    local dir
+    dir="$(cd scripts/toolchain/langhost && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$LANGHOST_SDK" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
+    rm -rf "$src" && mkdir -p "$src"
+    find "$dir/nodejs/cmd/pulumi-language-nodejs" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$src/" \;
+    cp scripts/toolchain/langhost/go.mod scripts/toolchain/langhost/go.sum "$src/"
+    chmod -R u+w "$src"
+    # The program talks to the engine itself, not through the host's proxy: see the file.
+    node scripts/toolchain/langhost/directMonitor.js "$src"
+    echo "$key" >"$src/.stagecraft-version"
+    rm -f "$STAMPS/pulumi-language-nodejs"
+  fi
+  build pulumi-language-nodejs "$src" . -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK"
+}
+
 step "Node.js language host"
 EXT_DIR="$([[ -n "$EXT" ]] && dirname "$(readlink -f "$EXT")" || true)"
 if [[ -n "$EXT" && -x "$EXT_DIR/pulumi-language-nodejs" ]]; then
@@ -97,9 +121,7 @@ if [[ -n "$EXT" && -x "$EXT_DIR/pulumi-language-nodejs" ]]; then
   rm -f "$BIN/pulumi-language-nodejs" "$STAMPS/pulumi-language-nodejs"
   log "pulumi-language-nodejs: the one installed with pulumi ($EXT_DIR)"
 else
-  # See scripts/toolchain/langhost/go.mod for why it comes from sdk/v3 $LANGHOST_SDK.
-  build pulumi-language-nodejs scripts/toolchain/langhost github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-    -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK"
+  build_langhost
 fi
 
 # build_provider: a writable copy of the provider's module with its two generated embed files, built.
