@@ -10,8 +10,9 @@
  * 3. The unit-test suite's wall time, against the mvc preview.
  * 4. On a local KWOK cluster of its own (scripts/cluster.sh, temp state, free ports): `pulumi up
  *    --skip-preview` of each stage against `kubectl apply --server-side` of the same rendered
- *    manifests followed by the waits pulumi's awaits stand for (rollouts, Jobs); then a no-op
- *    `pulumi preview` of the live ddd stack. One run each (an `up` cannot be repeated on the same state).
+ *    manifests followed by the waits pulumi's awaits stand for (rollouts, Jobs), and against the
+ *    floor's `up` of them; then no-op `pulumi preview`s of the live ddd stack and of its floor.
+ *    One run each of the `up`s (one cannot be repeated on the same state).
  * 5. `BENCH_ONLY=node`, not part of `npm run bench` (it needs the local cluster's real node up:
  *    `npm run local`): the same comparison on that node, where pods run, beside the live stack
  *    (namespace `stagecraft`, never touched). Each stage is the live stack `local`'s target (`fit`,
@@ -114,19 +115,34 @@ function floorProject(stage: string): string {
     .filter((f) => f.endsWith(".yaml"))
     .sort()
     .map((f) => path.join(ROOT, "rendered", stage, f));
+  return floorOf(`floor-${stage}`, { renderYamlToDirectory: path.join(os.tmpdir(), `floor-${stage}`) }, files);
+}
+
+/**
+ * The floor on a live cluster: the stage's rendered objects moved into namespace `ns` (as kubectl
+ * gets them), through a provider on `kubeconfig` configured as the stage's is (components/platform/provider.ts).
+ */
+function liveFloorProject(stage: string, kubeconfig: string, ns: string): string {
+  const stream = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-floor-${stage}-`)), "objects.yaml");
+  fs.writeFileSync(stream, renderedStream(stage, ns));
+  return floorOf(`floor-live-${stage}`, { kubeconfig, namespace: ns, deleteUnreachable: false }, [stream]);
+}
+
+/** A project whose program is one `yaml.v2.ConfigGroup` over `files`, through a provider with `providerArgs`. */
+function floorOf(name: string, providerArgs: Record<string, unknown>, files: string[]): string {
   // Plain JavaScript under the stage's own runtime options (Pulumi.yaml), so any language host treats
   // both alike: the one built here registers ts-node for both, one that honours `typescript: false`
   // for neither.
   const index = [
     'const k8s = require("@pulumi/kubernetes");',
-    `const provider = new k8s.Provider("k8s", { renderYamlToDirectory: ${JSON.stringify(path.join(os.tmpdir(), `floor-${stage}`))} });`,
+    `const provider = new k8s.Provider("k8s", ${JSON.stringify(providerArgs)});`,
     `new k8s.yaml.v2.ConfigGroup("floor", { files: ${JSON.stringify(files)} }, { provider });`,
     "",
   ].join("\n");
   const runtime = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").match(/^runtime:\n(?: .*\n)*/m)?.[0];
   if (!runtime) throw new Error("Pulumi.yaml has no runtime section for the floor to copy");
   return project(
-    `floor-${stage}`,
+    name,
     {
       "Pulumi.yaml": `name: floor\n${runtime}`,
       "package.json": JSON.stringify({ name: "floor", main: "index.js" }),
@@ -216,10 +232,21 @@ function renderedStream(stage: string, ns: string): string {
     .join("\n---\n");
 }
 
-/** Section 4: `up` against kubectl + waits on a local cluster, and a no-op preview of a live ddd stack. */
-async function clusterRows(): Promise<{ rows: string[]; noop: number; noopSteps: string }> {
+/** A no-op preview of the live ddd stack and of its floor: median seconds and each one's change summary. */
+interface NoopPreview {
+  stage: number;
+  floor: number;
+  stageSteps: string;
+  floorSteps: string;
+}
+
+/**
+ * Section 4: `up` of each stage against kubectl + waits and against the floor (the same objects as one
+ * ConfigGroup) on a local cluster, and a no-op preview of the live ddd stack and of its floor.
+ */
+async function clusterRows(): Promise<{ rows: string[]; noop: NoopPreview }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "stagecraft-bench-cluster-"));
-  const env: NodeJS.ProcessEnv = { STAGECRAFT_CLUSTER_DIR: path.join(work, "cluster"), STAGECRAFT_CLUSTER_PVS: "120" };
+  const env: NodeJS.ProcessEnv = { STAGECRAFT_CLUSTER_DIR: path.join(work, "cluster"), STAGECRAFT_CLUSTER_PVS: "160" };
   for (const k of ["API", "ETCD", "ETCD_PEER", "KCM", "SCHEDULER"]) env[`STAGECRAFT_CLUSTER_${k}_PORT`] = String(await freePort());
   const kubeconfig = path.join(work, "cluster", "kubeconfig");
   const bin = path.join(process.env.STAGECRAFT_TOOLS ?? path.join(ROOT, ".tools"), "bin", "kubectl");
@@ -227,8 +254,7 @@ async function clusterRows(): Promise<{ rows: string[]; noop: number; noopSteps:
     execFileSync(bin, ["--kubeconfig", kubeconfig, ...args.split(" ")], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   sh("bash scripts/cluster.sh up >/dev/null 2>&1", ROOT, env);
   const rows: string[] = [];
-  let noop = 0;
-  let noopSteps = "";
+  const noop: NoopPreview = { stage: 0, floor: 0, stageSteps: "", floorSteps: "" };
   try {
     for (const stage of STAGES) {
       // kubectl: apply everything server-side, then wait as pulumi's awaits do (Services excepted).
@@ -248,25 +274,40 @@ async function clusterRows(): Promise<{ rows: string[]; noop: number; noopSteps:
       const u = once(`pulumi up ${stage}`, () =>
         sh(`pulumi up --yes --skip-preview --non-interactive --stack ${stage} >/dev/null`, dir, penv),
       );
-      rows.push(`| ${stage} | ${u.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** |`);
+      // The floor: the same objects as one ConfigGroup (no order among them), in a namespace of its own.
+      const fdir = liveFloorProject(stage, kubeconfig, `floor-${stage}`);
+      const fenv = { ...env, PULUMI_BACKEND_URL: `file://${fdir}/.backend` };
+      sh("pulumi stack select --create floor --non-interactive >/dev/null", fdir, fenv);
+      const f = once(`pulumi up of the floor, ${stage}`, () =>
+        sh("pulumi up --yes --skip-preview --non-interactive --stack floor >/dev/null", fdir, fenv),
+      );
+      rows.push(
+        `| ${stage} | ${u.toFixed(1)} | ${f.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** | ${(f / k).toFixed(2)}× | ${(u / f).toFixed(2)}× |`,
+      );
       if (stage === "ddd") {
-        let changes = "";
-        noop = time("no-op preview of the live ddd stack", () => {
-          const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stage}`, dir, penv)) as {
+        const summary: Record<string, string> = {};
+        const noopOf = (d: string, e: NodeJS.ProcessEnv, stack: string) => () => {
+          const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stack}`, d, e)) as {
             changeSummary?: Record<string, number>;
           };
-          changes = Object.entries(out.changeSummary ?? {})
+          summary[stack] = Object.entries(out.changeSummary ?? {})
             .map(([op, n]) => `${n} ${op}`)
             .join(", ");
-        });
-        noopSteps = changes;
+        };
+        [noop.stage, noop.floor] = timePair(
+          ["no-op preview of the live ddd stack", "no-op preview of the live floor"],
+          noopOf(dir, penv, stage),
+          noopOf(fdir, fenv, "floor"),
+        );
+        noop.stageSteps = summary[stage];
+        noop.floorSteps = summary.floor;
       }
     }
   } finally {
     sh("bash scripts/cluster.sh down >/dev/null 2>&1", ROOT, env);
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return { rows, noop, noopSteps };
+  return { rows, noop };
 }
 
 /** Blocks this (synchronous) benchmark for `ms`: it polls the cluster between steps. */
@@ -554,11 +595,16 @@ async function main(): Promise<void> {
     "chart's Service); a LoadBalancer Service is awaited until its status lists an address (`pulumi.com/waitFor`), without",
     "that 10 s wait; the workload and Job awaits stay.",
     "",
-    "| stage | pulumi up s | kubectl apply + waits s | ratio |",
-    "|---|---|---|---|",
+    "The floor is the same engine and provider applying the same objects as one `yaml.v2.ConfigGroup`",
+    "(no order among them, the provider's awaits on each), in a namespace of its own: what `up` costs",
+    "before the stage's order (a migration Job after its database, callers after callees).",
+    "",
+    "| stage | pulumi up s | floor up s | kubectl apply + waits s | up / kubectl | floor / kubectl | up / floor |",
+    "|---|---|---|---|---|---|---|",
     ...live.rows,
     "",
-    `No-op \`pulumi preview\` of the live ddd stack: ${live.noop.toFixed(1)} s (median of ${RUNS}; ${live.noopSteps}).`,
+    `No-op \`pulumi preview\` of the live ddd stack: ${live.noop.stage.toFixed(1)} s (${live.noop.stageSteps}); of its floor, previewed`,
+    `in turn with it: ${live.noop.floor.toFixed(1)} s (${live.noop.floorSteps}); **${(live.noop.stage / live.noop.floor).toFixed(2)}×** (medians of ${RUNS}).`,
     "",
   ].join("\n");
   fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
@@ -580,7 +626,14 @@ if (process.env.BENCH_ONLY === "previews") {
   console.log(section);
 } else if (process.env.BENCH_ONLY === "cluster") {
   renderStages();
-  void clusterRows().then((r) => console.log([...r.rows, `no-op preview of live ddd: ${r.noop.toFixed(1)} s (${r.noopSteps})`].join("\n")));
+  void clusterRows().then((r) =>
+    console.log(
+      [
+        ...r.rows,
+        `no-op preview of live ddd: ${r.noop.stage.toFixed(1)} s (${r.noop.stageSteps}); of its floor: ${r.noop.floor.toFixed(1)} s (${r.noop.floorSteps})`,
+      ].join("\n"),
+    ),
+  );
 } else
   void main().catch((e: unknown) => {
     console.error(e);
