@@ -232,15 +232,10 @@ function renderedStream(stage: string, ns: string): string {
     .join("\n---\n");
 }
 
-/**
- * A no-op preview of the live ddd stack and of its floor, alone on the cluster: median seconds and
- * each one's change summary.
- */
+/** A no-op preview of the live ddd stack and of its floor: median seconds and each one's change summary. */
 interface NoopPreview {
   stage: number;
   floor: number;
-  /** The same pair before the other runs' namespaces were deleted. */
-  crowded: { stage: number; floor: number };
   stageSteps: string;
   floorSteps: string;
 }
@@ -259,8 +254,7 @@ async function clusterRows(): Promise<{ rows: string[]; noop: NoopPreview }> {
     execFileSync(bin, ["--kubeconfig", kubeconfig, ...args.split(" ")], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   sh("bash scripts/cluster.sh up >/dev/null 2>&1", ROOT, env);
   const rows: string[] = [];
-  const noop: NoopPreview = { stage: 0, floor: 0, crowded: { stage: 0, floor: 0 }, stageSteps: "", floorSteps: "" };
-  let live: { dir: string; env: NodeJS.ProcessEnv; floorDir: string; floorEnv: NodeJS.ProcessEnv } | undefined;
+  const noop: NoopPreview = { stage: 0, floor: 0, stageSteps: "", floorSteps: "" };
   try {
     for (const stage of STAGES) {
       // kubectl: apply everything server-side, then wait as pulumi's awaits do (Services excepted).
@@ -290,34 +284,24 @@ async function clusterRows(): Promise<{ rows: string[]; noop: NoopPreview }> {
       rows.push(
         `| ${stage} | ${u.toFixed(1)} | ${f.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** | ${(f / k).toFixed(2)}× | ${(u / f).toFixed(2)}× |`,
       );
-      if (stage === "ddd") live = { dir, env: penv, floorDir: fdir, floorEnv: fenv };
-    }
-    if (live) {
-      const { dir, env: penv, floorDir, floorEnv } = live;
-      const summary: Record<string, string> = {};
-      const noopOf = (d: string, e: NodeJS.ProcessEnv, stack: string) => () => {
-        const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stack}`, d, e)) as {
-          changeSummary?: Record<string, number>;
+      if (stage === "ddd") {
+        const summary: Record<string, string> = {};
+        const noopOf = (d: string, e: NodeJS.ProcessEnv, stack: string) => () => {
+          const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stack}`, d, e)) as {
+            changeSummary?: Record<string, number>;
+          };
+          summary[stack] = Object.entries(out.changeSummary ?? {})
+            .map(([op, n]) => `${n} ${op}`)
+            .join(", ");
         };
-        summary[stack] = Object.entries(out.changeSummary ?? {})
-          .map(([op, n]) => `${n} ${op}`)
-          .join(", ");
-      };
-      const pair = (where: string): [number, number] =>
-        timePair(
-          [`no-op preview of the live ddd stack, ${where}`, `no-op preview of the live floor, ${where}`],
-          noopOf(dir, penv, "ddd"),
-          noopOf(floorDir, floorEnv, "floor"),
+        [noop.stage, noop.floor] = timePair(
+          ["no-op preview of the live ddd stack", "no-op preview of the live floor"],
+          noopOf(dir, penv, stage),
+          noopOf(fdir, fenv, "floor"),
         );
-      // First among every run's objects, then with the stack alone beside its floor, as a team's
-      // cluster holds one stage: the other runs' namespaces deleted.
-      [noop.crowded.stage, noop.crowded.floor] = pair("among the other runs");
-      const keep = new Set(["pulumi-ddd", "floor-ddd"]);
-      const others = STAGES.flatMap((s) => [`kubectl-${s}`, `pulumi-${s}`, `floor-${s}`]).filter((n) => !keep.has(n));
-      kubectl(`delete namespace --wait=true --timeout=300s ${others.join(" ")}`);
-      [noop.stage, noop.floor] = pair("alone");
-      noop.stageSteps = summary.ddd;
-      noop.floorSteps = summary.floor;
+        noop.stageSteps = summary[stage];
+        noop.floorSteps = summary.floor;
+      }
     }
   } finally {
     sh("bash scripts/cluster.sh down >/dev/null 2>&1", ROOT, env);
@@ -619,10 +603,8 @@ async function main(): Promise<void> {
     "|---|---|---|---|---|---|---|",
     ...live.rows,
     "",
-    "No-op `pulumi preview` of the live ddd stack and of its floor, previewed in turn (medians of",
-    `${RUNS}), with the other runs' namespaces deleted: ${live.noop.stage.toFixed(1)} s (${live.noop.stageSteps}) against`,
-    `${live.noop.floor.toFixed(1)} s (${live.noop.floorSteps}), **${(live.noop.stage / live.noop.floor).toFixed(2)}×**; before, among them:`,
-    `${live.noop.crowded.stage.toFixed(1)} s against ${live.noop.crowded.floor.toFixed(1)} s.`,
+    `No-op \`pulumi preview\` of the live ddd stack: ${live.noop.stage.toFixed(1)} s (${live.noop.stageSteps}); of its floor, previewed`,
+    `in turn with it: ${live.noop.floor.toFixed(1)} s (${live.noop.floorSteps}); **${(live.noop.stage / live.noop.floor).toFixed(2)}×** (medians of ${RUNS}).`,
     "",
   ].join("\n");
   fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
@@ -648,8 +630,7 @@ if (process.env.BENCH_ONLY === "previews") {
     console.log(
       [
         ...r.rows,
-        `no-op preview of live ddd, alone: ${r.noop.stage.toFixed(1)} s (${r.noop.stageSteps}); of its floor: ${r.noop.floor.toFixed(1)} s (${r.noop.floorSteps})`,
-        `among the other runs: ${r.noop.crowded.stage.toFixed(1)} s; of its floor: ${r.noop.crowded.floor.toFixed(1)} s`,
+        `no-op preview of live ddd: ${r.noop.stage.toFixed(1)} s (${r.noop.stageSteps}); of its floor: ${r.noop.floor.toFixed(1)} s (${r.noop.floorSteps})`,
       ].join("\n"),
     ),
   );
