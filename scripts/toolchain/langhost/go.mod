@@ -1,7 +1,9 @@
 // Wrapper module that builds the Node.js language host (pulumi-language-nodejs).
 // Its own module (sdk/nodejs/cmd/pulumi-language-nodejs) is not served by this
 // machine's module proxy; sdk/v3 v3.58.0 is the last release that still carries
-// it as a package of sdk/v3, so it is built from there.
+// it as a package of sdk/v3, so it is built from there: scripts/toolchain.sh copies
+// that package and this go.mod/go.sum into .tools/src/langhost, changes it
+// (directMonitor.js) and builds it there as this module's main package.
 module stagecraft.local/toolchain/langhost
 
 go 1.24
