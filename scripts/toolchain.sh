@@ -90,6 +90,18 @@ else
     -tags osusergo,grpcnotrace -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 fi
 
+# fresh_source NAME SRC KEY WRAPPER_DIR MODULE@VERSION: whether SRC, the changed copy of the module that
+# NAME is built from, must be made again (it was made under another KEY, or never). If so, SRC and
+# NAME's build stamp are removed and MODULE_DIR names the module's source in Go's module cache (downloaded
+# if need be), for the caller to copy and change.
+fresh_source() {
+  [[ "$(cat "$2/.stagecraft-version" 2>/dev/null)" != "$3" ]] || return 1
+  need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
+  log "$1: preparing source ($5)"
+  rm -rf "$2" "$STAMPS/$1"
+  MODULE_DIR="$(cd "$4" && go mod download -json "$5" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
+}
+
 # build_langhost: the host's package copied out of sdk/v3 $LANGHOST_SDK (see scripts/toolchain/langhost/go.mod
 # for why from there) into a module of its own beside the wrapper's go.mod, changed, and built.
 build_langhost() {
@@ -97,19 +109,14 @@ build_langhost() {
   # The key names the module and the change made to it, so changing either rebuilds it.
   local key
   key="$LANGHOST_SDK $(cat scripts/toolchain/langhost/go.mod scripts/toolchain/langhost/go.sum scripts/toolchain/langhost/directMonitor.js | sha256sum | cut -c1-16)"
-  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$key" ]]; then
-    need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
-    log "pulumi-language-nodejs: preparing source (sdk/v3 $LANGHOST_SDK)"
-    local dir
-    dir="$(cd scripts/toolchain/langhost && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$LANGHOST_SDK" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
-    rm -rf "$src" && mkdir -p "$src"
-    find "$dir/nodejs/cmd/pulumi-language-nodejs" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$src/" \;
+  if fresh_source pulumi-language-nodejs "$src" "$key" scripts/toolchain/langhost "github.com/pulumi/pulumi/sdk/v3@$LANGHOST_SDK"; then
+    mkdir -p "$src"
+    find "$MODULE_DIR/nodejs/cmd/pulumi-language-nodejs" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$src/" \;
     cp scripts/toolchain/langhost/go.mod scripts/toolchain/langhost/go.sum "$src/"
     chmod -R u+w "$src"
     # The program talks to the engine itself, not through the host's proxy: see the file.
     node scripts/toolchain/langhost/directMonitor.js "$src"
     echo "$key" >"$src/.stagecraft-version"
-    rm -f "$STAMPS/pulumi-language-nodejs"
   fi
   build pulumi-language-nodejs "$src" . -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK"
 }
@@ -131,12 +138,8 @@ build_provider() {
   # awaitObserved.js), so changing either rebuilds it.
   local key
   key="$K8S_PSEUDO $K8S_VERSION $(cat scripts/toolchain/k8sprovider/previewReplace.js scripts/toolchain/k8sprovider/awaitObserved.js | sha256sum | cut -c1-16)"
-  if [[ "$(cat "$src/.stagecraft-version" 2>/dev/null)" != "$key" ]]; then
-    need go "Go 1.24+ from https://go.dev, with access to a Go module proxy"
-    log "pulumi-resource-kubernetes: preparing source $K8S_PSEUDO"
-    local dir
-    dir="$(cd scripts/toolchain/k8sprovider && go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PSEUDO" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')"
-    rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+  if fresh_source pulumi-resource-kubernetes "$src" "$key" scripts/toolchain/k8sprovider "github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PSEUDO"; then
+    cp -r "$MODULE_DIR" "$src" && chmod -R u+w "$src"
     # What the upstream generate.go does: the schema with its version set, and the mapping, compacted.
     node scripts/toolchain/k8sprovider/embed.js "$src/cmd/pulumi-resource-kubernetes" "$K8S_VERSION"
     # A Service turning headless must be previewable (a StatefulSet's governing Service): see the file.
@@ -144,7 +147,6 @@ build_provider() {
     # A Deployment or StatefulSet update is done only once its controller has observed it: see the file.
     node scripts/toolchain/k8sprovider/awaitObserved.js "$src"
     echo "$key" >"$src/.stagecraft-version"
-    rm -f "$STAMPS/pulumi-resource-kubernetes"
   fi
   build pulumi-resource-kubernetes scripts/toolchain/k8sprovider github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes \
     -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_VERSION"
