@@ -255,6 +255,22 @@ async function clusterRows(): Promise<{ rows: string[]; noop: NoopPreview }> {
   sh("bash scripts/cluster.sh up >/dev/null 2>&1", ROOT, env);
   const rows: string[] = [];
   const noop: NoopPreview = { stage: 0, floor: 0, stageSteps: "", floorSteps: "" };
+  /** Stack `stack` of project `dir` on its own file backend: created, brought up once (timed), and then previewable. */
+  const upOnce = (label: string, dir: string, stack: string) => {
+    const e = { ...env, PULUMI_BACKEND_URL: `file://${dir}/.backend` };
+    sh(`pulumi stack select --create ${stack} --non-interactive >/dev/null`, dir, e);
+    const seconds = once(label, () => sh(`pulumi up --yes --skip-preview --non-interactive --stack ${stack} >/dev/null`, dir, e));
+    /** A `pulumi preview` of the stack as it now is; returns its change summary ("132 same"). */
+    const preview = () => {
+      const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stack}`, dir, e)) as {
+        changeSummary?: Record<string, number>;
+      };
+      return Object.entries(out.changeSummary ?? {})
+        .map(([op, n]) => `${n} ${op}`)
+        .join(", ");
+    };
+    return { seconds, preview };
+  };
   try {
     for (const stage of STAGES) {
       // kubectl: apply everything server-side, then wait as pulumi's awaits do (Services excepted).
@@ -268,40 +284,18 @@ async function clusterRows(): Promise<{ rows: string[]; noop: NoopPreview }> {
       // pulumi: the stage program on this cluster, a namespace of its own.
       const doc = parseDocument(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stage}.yaml`), "utf8"));
       doc.setIn(["config", "stagecraft:target"], doc.createNode({ kind: "kubeconfig", kubeconfig, namespace: `pulumi-${stage}` }));
-      const dir = stageProject(stage, doc.toString());
-      const penv = { ...env, PULUMI_BACKEND_URL: `file://${dir}/.backend` };
-      sh(`pulumi stack select --create ${stage} --non-interactive >/dev/null`, dir, penv);
-      const u = once(`pulumi up ${stage}`, () =>
-        sh(`pulumi up --yes --skip-preview --non-interactive --stack ${stage} >/dev/null`, dir, penv),
-      );
+      const u = upOnce(`pulumi up ${stage}`, stageProject(stage, doc.toString()), stage);
       // The floor: the same objects as one ConfigGroup (no order among them), in a namespace of its own.
-      const fdir = liveFloorProject(stage, kubeconfig, `floor-${stage}`);
-      const fenv = { ...env, PULUMI_BACKEND_URL: `file://${fdir}/.backend` };
-      sh("pulumi stack select --create floor --non-interactive >/dev/null", fdir, fenv);
-      const f = once(`pulumi up of the floor, ${stage}`, () =>
-        sh("pulumi up --yes --skip-preview --non-interactive --stack floor >/dev/null", fdir, fenv),
-      );
+      const f = upOnce(`pulumi up of the floor, ${stage}`, liveFloorProject(stage, kubeconfig, `floor-${stage}`), "floor");
       rows.push(
-        `| ${stage} | ${u.toFixed(1)} | ${f.toFixed(1)} | ${k.toFixed(1)} | **${(u / k).toFixed(2)}×** | ${(f / k).toFixed(2)}× | ${(u / f).toFixed(2)}× |`,
+        `| ${stage} | ${u.seconds.toFixed(1)} | ${f.seconds.toFixed(1)} | ${k.toFixed(1)} | **${(u.seconds / k).toFixed(2)}×** | ${(f.seconds / k).toFixed(2)}× | ${(u.seconds / f.seconds).toFixed(2)}× |`,
       );
-      if (stage === "ddd") {
-        const summary: Record<string, string> = {};
-        const noopOf = (d: string, e: NodeJS.ProcessEnv, stack: string) => () => {
-          const out = JSON.parse(sh(`pulumi preview --json --non-interactive --stack ${stack}`, d, e)) as {
-            changeSummary?: Record<string, number>;
-          };
-          summary[stack] = Object.entries(out.changeSummary ?? {})
-            .map(([op, n]) => `${n} ${op}`)
-            .join(", ");
-        };
+      if (stage === "ddd")
         [noop.stage, noop.floor] = timePair(
           ["no-op preview of the live ddd stack", "no-op preview of the live floor"],
-          noopOf(dir, penv, stage),
-          noopOf(fdir, fenv, "floor"),
+          () => (noop.stageSteps = u.preview()),
+          () => (noop.floorSteps = f.preview()),
         );
-        noop.stageSteps = summary[stage];
-        noop.floorSteps = summary.floor;
-      }
     }
   } finally {
     sh("bash scripts/cluster.sh down >/dev/null 2>&1", ROOT, env);
