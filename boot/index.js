@@ -3,10 +3,14 @@
  * transpile cache (transpileCache.js) instead of being transpiled again on every preview and up.
  *
  * PULUMI_NODEJS_TRANSPILE_ONLY=false (scripts/env.sh) still means "type-check in the engine": then
- * the language host's ts-node loads the program, as it did before the cache.
+ * ts-node loads the program, registered by the language host or, when Pulumi.yaml's
+ * `typescript: false` kept the host from it (boot/runner.js), here.
  */
 "use strict";
 const path = require("path");
-const typeCheck = process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "false" && require.extensions[".ts"] !== undefined;
-if (!typeCheck) require("./transpileCache").install(path.join(__dirname, ".."));
+if (process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "false") {
+  if (require.extensions[".ts"] === undefined) require("ts-node").register({ transpileOnly: false });
+} else {
+  require("./transpileCache").install(path.join(__dirname, ".."));
+}
 module.exports = require("../index.ts");

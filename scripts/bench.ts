@@ -130,9 +130,8 @@ function liveFloorProject(stage: string, kubeconfig: string, ns: string): string
 
 /** A project whose program is one `yaml.v2.ConfigGroup` over `files`, through a provider with `providerArgs`. */
 function floorOf(name: string, providerArgs: Record<string, unknown>, files: string[]): string {
-  // Plain JavaScript under the stage's own runtime options (Pulumi.yaml), so any language host treats
-  // both alike: the one built here registers ts-node for both, one that honours `typescript: false`
-  // for neither.
+  // Plain JavaScript under the stage's own runtime options (Pulumi.yaml), so the runner treats both
+  // alike (`typescript: false`: no ts-node for either, boot/runner.js) and so would any other host.
   const index = [
     'const k8s = require("@pulumi/kubernetes");',
     `const provider = new k8s.Provider("k8s", ${JSON.stringify(providerArgs)});`,

@@ -25,12 +25,17 @@ export GOTOOLCHAIN=local
 # (The language host is still found beside the pulumi binary, where the CLI looks for it.)
 export PULUMI_IGNORE_AMBIENT_PLUGINS="${PULUMI_IGNORE_AMBIENT_PLUGINS:-1}"
 # The program loads through boot/ (package.json `main`), which transpiles each file once and keeps
-# it (boot/transpileCache.js); types are tsc's job, in `npm test` and CI. The language host still
-# registers ts-node first (the host built from sdk v3.58.0 ignores Pulumi.yaml's runtime options,
-# which CLI 3.248 hands over only by RPC); this variable keeps that registration cheap (no type
-# checker), for the program and the benchmark's floor alike. Set it to false to have ts-node load
-# and type-check the program in the engine again (boot/index.js steps aside).
+# it (boot/transpileCache.js); types are tsc's job, in `npm test` and CI. Set this to false to have
+# ts-node load and type-check the program in the engine again (boot/index.js registers it).
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+# Every Node process starts with boot/runner.js, which acts only in the SDK's program runner: there
+# it honours Pulumi.yaml's `typescript: false` (the host built from sdk v3.58.0 cannot read it),
+# loads the SDK's function serializer on first use, and keeps the SDK's debug log lines from the
+# engine (STAGECRAFT_SDK_DEBUG_LOGS=true sends them, for `pulumi --debug`). Why: boot/runner.js.
+case "${NODE_OPTIONS:-}" in
+  *"$STAGECRAFT_ROOT/boot/runner.js"*) ;;
+  *) export NODE_OPTIONS="--require \"$STAGECRAFT_ROOT/boot/runner.js\"${NODE_OPTIONS:+ $NODE_OPTIONS}" ;;
+esac
 # The program never reads a resource back out of an output (a Helm chart's `resources` list is
 # unused), so outputs carry URNs instead of resource references: with references on, the SDK turns
 # each of a chart's objects into a Resource by asking the engine for its whole state, ~40 calls per
