@@ -5,14 +5,13 @@
  * only with --yes. The stack must validate after the move, or nothing is written.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { formatProblem, SpecError } from "../spec/errors";
 import { CONFIG_NS } from "../spec/config";
 import { checkStorageMove } from "../validate/moveRules";
 import { validateStack } from "../validate/validateStack";
-import { readStackFile } from "../spec/stackFile";
+import { parseStackFile, readStackFile } from "../spec/stackFile";
 import { stageChanges } from "./compare/changes";
 import { listStacks, unknownStackMessage, unknownStageMessage } from "./stacks";
 
@@ -72,9 +71,7 @@ export function promoteCommand(args: string[]): number {
   const before = readStackFile(liveFile);
   const text = promotedText(fs.readFileSync(liveFile, "utf8"), fs.readFileSync(stageFile, "utf8"));
   // Validate the result exactly as the engine will, before anything is written.
-  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stagecraft-promote-")), `Pulumi.${opts.stack}.yaml`);
-  fs.writeFileSync(tmp, text);
-  const after = readStackFile(tmp);
+  const after = parseStackFile(liveFile, text);
   let next;
   try {
     next = validateStack(opts.stack, after.raw).model;

@@ -82,9 +82,20 @@ function time(label: string, fn: () => void): number {
   return median;
 }
 
+/** The project copies (program, stack files, state) the benchmark makes, removed when it exits. */
+const scratch: string[] = [];
+process.on("exit", () => {
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-${prefix}-`));
+  scratch.push(dir);
+  return dir;
+}
+
 /** A throwaway copy of a Pulumi program with its own stacks folder and backend. */
 function project(name: string, files: Record<string, string>, copy: readonly string[]): string {
-  const dir = copyProgram(ROOT, fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-${name}-`)), copy);
+  const dir = copyProgram(ROOT, scratchDir(name), copy);
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
@@ -123,7 +134,7 @@ function floorProject(stage: string): string {
  * gets them), through a provider on `kubeconfig` configured as the stage's is (components/platform/provider.ts).
  */
 function liveFloorProject(stage: string, kubeconfig: string, ns: string): string {
-  const stream = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `stagecraft-bench-floor-${stage}-`)), "objects.yaml");
+  const stream = path.join(scratchDir(`floor-${stage}`), "objects.yaml");
   fs.writeFileSync(stream, renderedStream(stage, ns));
   return floorOf(`floor-live-${stage}`, { kubeconfig, namespace: ns, deleteUnreachable: false }, [stream]);
 }

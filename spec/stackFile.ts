@@ -21,8 +21,13 @@ function secretState(v: unknown): SecretState {
 
 /** Reads the config block of a stack file into the shape validateStack takes. */
 export function readStackFile(file: string): { stack: string; raw: RawStack } {
+  return parseStackFile(file, fs.readFileSync(file, "utf8"));
+}
+
+/** A stack file's `text` read as readStackFile reads the file; `file` names the stack and the messages. */
+export function parseStackFile(file: string, text: string): { stack: string; raw: RawStack } {
   const stack = stackNameOf(file);
-  const doc = parseDocument(fs.readFileSync(file, "utf8"));
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`stack ${stack}: ${file} is not valid YAML: ${doc.errors[0].message}`);
   const config = ((doc.toJS() as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
   const get = (k: string) => config[`${CONFIG_NS}:${k}`];

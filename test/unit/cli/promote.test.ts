@@ -49,6 +49,18 @@ describe("promote", () => {
     expect(spec.services.find((s) => s.name === "web")?.replicas).toBe(4);
   });
 
+  test("writes nothing outside the stacks folder: the promoted text is validated in memory", () => {
+    const dir = liveDir();
+    // A copy of the stack file (its encrypted secrets included) used to be left in the temp folder.
+    const promoteTemps = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("stagecraft-promote-"));
+    const before = promoteTemps();
+    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    expect(promoteCommand(["--stack", "prod", "--to", "split", "--stacks-dir", dir])).toBe(0);
+    expect(promoteCommand(["--stack", "prod", "--to", "split", "--stacks-dir", dir, "--yes"])).toBe(0);
+    log.mockRestore();
+    expect(promoteTemps()).toEqual(before);
+  });
+
   test("a move that would leave the stack invalid writes nothing and says why", () => {
     const dir = liveDir();
     const file = path.join(dir, "Pulumi.prod.yaml");
