@@ -19,8 +19,14 @@ export interface Workload {
   };
 }
 
-/** `Kind/name: why` for every workload whose rollout is not finished; empty when all are. */
-export function unfinishedRollouts(items: readonly Workload[]): string[] {
+/**
+ * `Kind/name: why` for every workload whose rollout is not finished; empty when all are.
+ * `autoscaled` names (`Kind/name`) the workloads an autoscaler scales: their replica count is the
+ * autoscaler's to change at any time (their manifests leave it out), so for them a scale in progress
+ * (every pod already of the new template and available, fewer or more than the count) is not an
+ * unfinished rollout; old pods left, or updated pods not available, still are.
+ */
+export function unfinishedRollouts(items: readonly Workload[], autoscaled: ReadonlySet<string> = new Set()): string[] {
   return items.flatMap((w) => {
     const s = w.status ?? {};
     const want = w.spec.replicas ?? 1;
@@ -29,7 +35,8 @@ export function unfinishedRollouts(items: readonly Workload[]): string[] {
       return [`${id}: generation ${w.metadata.generation} not yet observed (${s.observedGeneration ?? "none"})`];
     if (w.kind === "Deployment") {
       const [updated, total, available] = [s.updatedReplicas ?? 0, s.replicas ?? 0, s.availableReplicas ?? 0];
-      if (updated < want || total > updated || available < updated)
+      const enough = autoscaled.has(id) ? updated >= 1 : updated >= want;
+      if (!enough || total > updated || available < updated)
         return [`${id}: ${updated} of ${want} updated, ${total} in all, ${available} available`];
       return [];
     }

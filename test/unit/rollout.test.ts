@@ -41,6 +41,24 @@ describe("unfinishedRollouts: what `kubectl rollout status` would still wait for
     ).toHaveLength(1);
   });
 
+  it("an autoscaled Deployment being scaled after its rollout is finished; mid-rollout it is not", () => {
+    const autoscaled = new Set(["Deployment/web"]);
+    // Created with one pod (no replicas in its manifest), then the autoscaler's first sync asks for 2.
+    const scaling = deployment(2, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 });
+    expect(unfinishedRollouts([scaling], autoscaled)).toEqual([]);
+    expect(unfinishedRollouts([scaling])).toEqual(["Deployment/web: 1 of 2 updated, 1 in all, 1 available"]);
+    // Old pods left, an updated pod not available, or none updated: unfinished, autoscaled or not.
+    for (const status of [
+      { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 },
+      { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 0 },
+      { observedGeneration: 2, replicas: 0, updatedReplicas: 0, availableReplicas: 0 },
+    ])
+      expect(unfinishedRollouts([deployment(2, status)], autoscaled)).toHaveLength(1);
+    expect(
+      unfinishedRollouts([deployment(3, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 })], autoscaled),
+    ).toHaveLength(1);
+  });
+
   it("a StatefulSet mid-rollout: revisions differ or the pod is not ready", () => {
     expect(
       unfinishedRollouts([statefulSet({ currentRevision: "a", updateRevision: "b", updatedReplicas: 0, readyReplicas: 1 })]),
