@@ -32,10 +32,11 @@ function isProgramRunner(argv) {
  * `runtime.options.typescript` of a Pulumi.yaml's text: true, false, or undefined when it does not
  * say (or cannot be read: then the host's own default stands, as before).
  */
-function typescriptOption(text, parse = require("yaml").parse) {
+function typescriptOption(text) {
   let doc;
   try {
-    doc = parse(text);
+    // Loaded here, not at the top: every other process this preload starts in never needs it.
+    doc = require("yaml").parse(text);
   } catch {
     return undefined;
   }
@@ -73,6 +74,17 @@ const DEFERRED = {
 /** The SDK's log module: its `debug` is replaced once loaded (see 3 above). */
 const LOG_MODULE = "log/index.js";
 
+/**
+ * The last part of a request for any of those files ("./closure/codePaths", "../log"): the hook
+ * resolves only requests that end in one, not each of the SDK's few hundred relative imports.
+ */
+const REQUEST_NAMES = new Set(
+  [...Object.keys(DEFERRED), LOG_MODULE].map((f) => {
+    const { dir, name } = path.posix.parse(f);
+    return name === "index" ? path.posix.basename(dir) : name;
+  }),
+);
+
 /** What `log.debug` does instead: nothing, as the SDK's own does when there is no engine. */
 const quiet = () => Promise.resolve();
 
@@ -106,8 +118,13 @@ function installHooks({ quietDebug }) {
   const load = Module._load;
   const did = { deferred: [], loaded: [], quietedLog: false };
   Module._load = function (request, parent, isMain) {
-    // Only the SDK's own imports are looked at; resolving is what Node does next anyway.
-    if (parent?.filename && sdkFile(parent.filename) !== undefined && (request.startsWith(".") || request.startsWith("/"))) {
+    // Only the SDK's own relative imports of those files are resolved here (Node resolves them again).
+    if (
+      REQUEST_NAMES.has(path.basename(request, ".js")) &&
+      (request.startsWith(".") || request.startsWith("/")) &&
+      parent?.filename &&
+      sdkFile(parent.filename) !== undefined
+    ) {
       const file = sdkFile(Module._resolveFilename(request, parent, isMain));
       const names = file === undefined ? undefined : DEFERRED[file];
       if (names) {

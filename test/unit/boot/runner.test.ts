@@ -24,6 +24,9 @@ const runner = require(path.join(ROOT, "boot", "runner.js")) as {
 const RUNNER = path.join(ROOT, "boot", "runner.js");
 const SDK = path.join(ROOT, "node_modules", "@pulumi", "pulumi");
 
+/** A Node expression: how many of the serializer's heavy modules (TypeScript, arborist) are loaded. */
+const HEAVY_LOADED = "Object.keys(require.cache).filter((k) => /node_modules\\/(typescript|@npmcli\\/arborist)\\//.test(k)).length";
+
 /** Runs `script` in a plain Node process from the project root; returns its last stdout line as JSON. */
 function inNode(script: string, env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
   const r = spawnSync(process.execPath, ["-e", script], {
@@ -108,7 +111,7 @@ describe("the deferred modules", () => {
   test("are not loaded with the SDK, and load and work on first use", () => {
     const out = inNode(
       `const did = require(${JSON.stringify(RUNNER)}).installHooks({ quietDebug: true });` +
-        " const heavy = () => Object.keys(require.cache).filter((k) => /node_modules\\/(typescript|@npmcli\\/arborist)\\//.test(k)).length;" +
+        ` const heavy = () => ${HEAVY_LOADED};` +
         ' const pulumi = require("@pulumi/pulumi"); const before = heavy();' +
         " pulumi.runtime.serializeFunction(() => 6 * 7).then((f) =>" +
         " console.log(JSON.stringify({ before, after: heavy(), did, text: f.text })));",
@@ -120,10 +123,7 @@ describe("the deferred modules", () => {
   });
 
   test("without the hooks the SDK loads them at start-up (what the hooks save)", () => {
-    const out = inNode(
-      'require("@pulumi/pulumi");' +
-        " console.log(JSON.stringify({ heavy: Object.keys(require.cache).filter((k) => /node_modules\\/(typescript|@npmcli\\/arborist)\\//.test(k)).length }));",
-    );
+    const out = inNode('require("@pulumi/pulumi");' + ` console.log(JSON.stringify({ heavy: ${HEAVY_LOADED} }));`);
     expect(out.heavy).toBeGreaterThan(0);
   });
 });
