@@ -11,7 +11,7 @@ import { formatProblem, SpecError } from "../spec/errors";
 import { CONFIG_NS } from "../spec/config";
 import { checkStorageMove } from "../validate/moveRules";
 import { validateStack } from "../validate/validateStack";
-import { parseStackFile, readStackFile } from "../spec/stackFile";
+import { parseStackFile } from "../spec/stackFile";
 import { stageChanges } from "./compare/changes";
 import { listStacks, unknownStackMessage, unknownStageMessage } from "./stacks";
 
@@ -68,8 +68,9 @@ export function promoteCommand(args: string[]): number {
   if (!fs.existsSync(liveFile)) return fail(unknownStackMessage(opts.stack, opts.stacksDir, listStacks(opts.stacksDir)));
   if (!fs.existsSync(stageFile)) return fail(unknownStageMessage(opts.to, opts.stacksDir, listStacks(opts.stacksDir)));
 
-  const before = readStackFile(liveFile);
-  const text = promotedText(fs.readFileSync(liveFile, "utf8"), fs.readFileSync(stageFile, "utf8"));
+  const liveText = fs.readFileSync(liveFile, "utf8");
+  const before = parseStackFile(liveFile, liveText);
+  const text = promotedText(liveText, fs.readFileSync(stageFile, "utf8"));
   // Validate the result exactly as the engine will, before anything is written.
   const after = parseStackFile(liveFile, text);
   let next;
